@@ -1,0 +1,1 @@
+"""Task pipelines: each module composes shared parts of `toolkit` into one task."""

@@ -1,0 +1,16 @@
+"""The runnable examples in the layers' docstrings run and print what they say."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+from toolkit.layers import initial_state, lstm, simple_rnn
+
+
+@pytest.mark.parametrize("module", [lstm, simple_rnn, initial_state], ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    results = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert results.attempted > 0
+    assert results.failed == 0

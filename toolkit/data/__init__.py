@@ -1,0 +1,1 @@
+"""Datasets: loaders for real data and generators for synthetic tasks."""

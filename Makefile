@@ -15,7 +15,7 @@ $(INSTALLED): setup.cfg pyproject.toml
 	touch $@
 
 run: $(INSTALLED)
-	$(PY) benchmarks/long_memory.py
+	$(VENV)/bin/toolkit run sentiment
 
 test: $(INSTALLED)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -21,15 +21,19 @@ def _fresh_keras_state():
 
 
 @pytest.fixture
-def run_without_toolkit():
-    """Runs Python code in a fresh process that never imports `toolkit`.
+def run_python():
+    """Runs Python code in a fresh process and returns what it printed as JSON.
 
-    The code must print one JSON document on its last line of stdout, which
-    is returned. The process fails the test if it imported `toolkit`.
+    The code must print one JSON document on its last line of stdout. Unless
+    `allow_toolkit=True`, the process fails the test if it imported `toolkit`.
     """
 
-    def run(code: str, timeout: float = 300) -> object:
-        guard = "\nimport sys as _sys\nassert not any(m == 'toolkit' or m.startswith('toolkit.') for m in _sys.modules), 'toolkit was imported'\n"
+    def run(code: str, timeout: float = 300, allow_toolkit: bool = False) -> object:
+        guard = (
+            ""
+            if allow_toolkit
+            else "\nimport sys as _sys\nassert not any(m == 'toolkit' or m.startswith('toolkit.') for m in _sys.modules), 'toolkit was imported'\n"
+        )
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         completed = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(code) + guard],
@@ -44,4 +48,10 @@ def run_without_toolkit():
         return json.loads(completed.stdout.strip().splitlines()[-1])
 
     return run
+
+
+@pytest.fixture
+def run_without_toolkit(run_python):
+    """Runs Python code in a fresh process that must not import `toolkit`; see `run_python`."""
+    return run_python
 

@@ -1,0 +1,128 @@
+"""The sentiment pipeline end to end on the smoke config: train, evaluate, export, load, serve, fine-tune."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import toolkit
+from toolkit.data.splits import holdout_split
+from toolkit.data.text import load_movie_reviews
+
+SMOKE = Path(__file__).resolve().parents[2] / "configs" / "sentiment_smoke.yaml"
+REVIEWS = [
+    "One of the best films I have seen in years. Wonderful acting, a moving story, I loved every minute.",
+    "A boring, stupid mess. The worst movie I have ever seen; a complete waste of time and money.",
+    "Brilliant, funny and beautifully shot. Highly recommended!",
+    "Awful script, terrible acting. I hated it and walked out.",
+]
+EXPECTED = ["positive", "negative", "positive", "negative"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("runs")
+    return toolkit.run("sentiment", SMOKE, run_name="smoke", output_dir=output_dir)
+
+
+def test_run_learns_clearly_above_chance(trained):
+    test = trained.metrics["test"]
+    assert test["examples"] == 300
+    assert test["accuracy"] > 0.68, test
+    assert test["roc_auc"] > 0.75, test
+    assert 0.0 < test["f1"] <= 1.0
+    assert np.array(test["confusion_matrix"]).sum() == 300
+    assert trained.metrics["epochs_trained"] == 3
+
+
+def test_run_directory_holds_everything(trained):
+    run_dir = trained.run_dir
+    assert run_dir.name == "smoke" and run_dir.parent.name == "sentiment"
+    for name in ("model.keras", "serving/saved_model.pb", "config.yaml", "metrics.json", "metadata.json",
+                 "plots/learning_curves.png", "plots/confusion_matrix.png", "training_log.csv"):
+        assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "metrics.json").read_text())["test"]["accuracy"] == trained.metrics["test"]["accuracy"]
+    assert "pipeline: sentiment" in (run_dir / "config.yaml").read_text()
+    assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".")], "no work or staging folders left"
+
+
+def test_loaded_task_predicts_what_the_trained_one_did(trained):
+    loaded = toolkit.load(trained.run_dir)
+    expected = trained.task.predict(REVIEWS)
+    actual = loaded.predict(REVIEWS)
+    np.testing.assert_allclose(actual["probabilities"], expected["probabilities"], atol=1e-6)
+    assert list(actual["label"]) == list(expected["label"])
+    np.testing.assert_allclose(actual["probability"], actual["probabilities"].max(axis=-1))
+
+
+def test_obvious_reviews_get_the_right_label(trained):
+    assert list(trained.task.predict(REVIEWS)["label"]) == EXPECTED
+
+
+def test_serving_signature_takes_raw_strings_in_a_process_without_toolkit(trained, run_without_toolkit):
+    served = run_without_toolkit(
+        f"""
+        import json
+        import tensorflow as tf
+        serving = tf.saved_model.load({str(trained.run_dir / "serving")!r}).signatures["serving_default"]
+        outputs = serving(text=tf.constant({REVIEWS!r}))
+        print(json.dumps({{
+            "label": [label.decode() for label in outputs["label"].numpy()],
+            "probabilities": outputs["probabilities"].numpy().tolist(),
+        }}))
+        """
+    )
+    expected = trained.task.predict(REVIEWS)
+    assert served["label"] == list(expected["label"])
+    np.testing.assert_allclose(served["probabilities"], expected["probabilities"], atol=1e-5)
+
+
+def test_saved_model_cli_lists_the_signature(trained):
+    cli = Path(sys.executable).parent / "saved_model_cli"
+    shown = subprocess.run(
+        [str(cli), "show", "--dir", str(trained.run_dir / "serving"), "--all"],
+        capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    ).stdout
+    assert "signature_def['serving_default']" in shown
+    for name in ("text", "label", "probability", "probabilities"):
+        assert f"['{name}']" in shown
+
+
+def test_fine_tuning_on_rotten_tomatoes_raises_accuracy_there(trained, tmp_path):
+    texts, labels = load_movie_reviews("rotten_tomatoes")
+    train, held_out = holdout_split(texts, labels, fraction=0.2, seed=0)
+    task = toolkit.load(trained.run_dir)
+    before = task.evaluate((held_out.inputs, held_out.targets))["accuracy"]
+    task.fine_tune((train.inputs, train.targets), epochs=2, learning_rate=3e-3)
+    after = task.evaluate((held_out.inputs, held_out.targets))["accuracy"]
+    assert after > before + 0.05, (before, after)
+
+    exported = task.export(tmp_path / "fine_tuned")
+    reloaded = toolkit.load(exported)
+    np.testing.assert_allclose(
+        reloaded.predict(held_out.inputs[:20])["probabilities"], task.predict(held_out.inputs[:20])["probabilities"], atol=1e-6
+    )
+
+
+def test_freezing_keeps_named_layers_fixed(trained):
+    task = toolkit.load(trained.run_dir)
+    embedding = task.network.get_layer("embedding").get_weights()[0].copy()
+    task.fine_tune((np.array(REVIEWS * 8), np.array([1, 0, 1, 0] * 8)), epochs=1, freeze=["embedding"], validation_fraction=0)
+    np.testing.assert_array_equal(task.network.get_layer("embedding").get_weights()[0], embedding)
+    with pytest.raises(ValueError, match="no layer named 'encoder' to freeze. Layers: .*embedding"):
+        task.fine_tune((np.array(REVIEWS), np.array([1, 0, 1, 0])), epochs=1, freeze=["encoder"])
+
+
+def test_new_class_names_of_another_count_replace_the_head(trained):
+    task = toolkit.load(trained.run_dir)
+    texts = np.array(REVIEWS * 6)
+    task.fine_tune((texts, np.array([0, 1, 2, 1] * 6)), epochs=1, class_names=["bad", "mixed", "good"], validation_fraction=0)
+    outputs = task.predict(REVIEWS)
+    assert outputs["probabilities"].shape == (4, 3)
+    assert set(outputs["label"]) <= {"bad", "mixed", "good"}

@@ -1,0 +1,102 @@
+"""The command line: list, describe, run, predict, evaluate, fine-tune, errors, and resuming a killed run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from toolkit.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "configs" / "sentiment_smoke.yaml"
+
+
+def test_list_prints_the_pipelines(capsys):
+    assert main(["list"]) == 0
+    assert "sentiment" in capsys.readouterr().out.split()
+
+
+def test_describe_documents_the_config(capsys):
+    assert main(["describe", "sentiment"]) == 0
+    assert "learning_rate (float, default 0.001): Learning rate." in capsys.readouterr().out
+
+
+def test_unknown_pipeline_and_bad_override_exit_2_with_the_reason(capsys):
+    assert main(["run", "sentimnet"]) == 2
+    assert "Unknown pipeline 'sentimnet'. Known pipelines:" in capsys.readouterr().err
+    assert main(["run", "sentiment", "--set", "trainer.epochz=2"]) == 2
+    assert "unknown key 'trainer.epochz'. Did you mean 'epochs'?" in capsys.readouterr().err
+
+
+def test_missing_run_directory_is_named(capsys, tmp_path):
+    assert main(["predict", str(tmp_path / "nowhere"), "good film"]) == 2
+    assert "nowhere is not a complete run directory: config.yaml is missing" in capsys.readouterr().err
+
+
+def toolkit_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "toolkit", *args]
+
+
+def test_run_predict_evaluate_and_fine_tune_from_the_shell(tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run(
+        toolkit_command("run", "sentiment", "--config", str(SMOKE), "--set", "trainer.epochs=1", "data.max_examples=600",
+                        "--run-name", "cli", "--output-dir", str(tmp_path)),
+        check=True, env=env, capture_output=True, text=True,
+    )
+    run_dir = tmp_path / "sentiment" / "cli"
+    predicted = subprocess.run(
+        toolkit_command("predict", str(run_dir), "a great film", "a dull film"),
+        check=True, env=env, capture_output=True, text=True,
+    ).stdout.strip().splitlines()
+    rows = [json.loads(line) for line in predicted]
+    assert [row["input"] for row in rows] == ["a great film", "a dull film"]
+    assert all(row["label"] in ("negative", "positive") and 0.5 <= row["probability"] <= 1 for row in rows)
+
+    csv = tmp_path / "new.csv"
+    pd.DataFrame({"text": ["loved it", "hated it"] * 10, "label": ["positive", "negative"] * 10}).to_csv(csv, index=False)
+    evaluated = subprocess.run(
+        toolkit_command("evaluate", str(run_dir), "--data", str(csv)), check=True, env=env, capture_output=True, text=True
+    )
+    assert json.loads(evaluated.stdout)["examples"] == 20
+    subprocess.run(
+        toolkit_command("fine-tune", str(run_dir), "--data", str(csv), "--epochs", "1", "--output", str(tmp_path / "tuned")),
+        check=True, env=env, capture_output=True, text=True,
+    )
+    assert (tmp_path / "tuned" / "serving" / "saved_model.pb").is_file()
+
+
+def test_a_killed_run_resumes_from_its_last_epoch_when_started_again(tmp_path):
+    command = toolkit_command(
+        "run", "sentiment", "--config", str(SMOKE), "--set", "trainer.epochs=3",
+        "--run-name", "resumable", "--output-dir", str(tmp_path),
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    work_dir = tmp_path / "sentiment" / ".resumable.work"
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not (work_dir / "backup" / "training_metadata.json").exists():
+        assert first.poll() is None, "the first run ended before it could be killed"
+        assert time.monotonic() < deadline, "no backup after 240 s"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    killed_log = pd.read_csv(work_dir / "training_log.csv")
+    assert list(killed_log["epoch"]) == [0]
+    assert not (tmp_path / "sentiment" / "resumable").exists(), "a killed run leaves no run directory"
+
+    subprocess.run(command, env=env, check=True, capture_output=True)
+
+    run_dir = tmp_path / "sentiment" / "resumable"
+    log = pd.read_csv(run_dir / "training_log.csv")
+    assert list(log["epoch"]) == [0, 1, 2], "epoch 0 ran once; the rerun continued with epochs 1 and 2"
+    assert len(json.loads((run_dir / "history.json").read_text())["loss"]) == 3
+    assert not work_dir.exists()

@@ -1,0 +1,83 @@
+"""The shared training loop: optimizer and clipping from config, callbacks, distribution strategies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from toolkit.config import ConfigError, load_config
+from toolkit.training import TrainerConfig, compile_model, distribution_strategy, fit, make_optimizer
+
+SMOKE = Path(__file__).resolve().parents[1] / "configs" / "sentiment_smoke.yaml"
+
+
+def test_optimizer_learning_rate_and_clipping_come_from_config():
+    optimizer = make_optimizer(TrainerConfig(optimizer="sgd", learning_rate=0.5, clipnorm=2.0))
+    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert float(optimizer.learning_rate) == pytest.approx(0.5)
+    assert optimizer.clipnorm == 2.0
+    optimizer = make_optimizer(TrainerConfig(clipnorm=None, clipvalue=0.1))
+    assert optimizer.clipnorm is None and optimizer.clipvalue == 0.1
+
+
+def test_both_clipping_kinds_at_once_is_a_config_error():
+    with pytest.raises(ConfigError, match="set only one of clipnorm and clipvalue"):
+        load_config(TrainerConfig, overrides=["clipvalue=0.5"])
+
+
+def test_clipnorm_bounds_the_update_of_an_exploding_gradient():
+    variable = keras.Variable(np.zeros(3, "float32"))
+    optimizer = make_optimizer(TrainerConfig(optimizer="sgd", learning_rate=1.0, clipnorm=1.0))
+    optimizer.apply_gradients([(tf.constant([3e6, 4e6, 0.0]), variable)])
+    np.testing.assert_allclose(variable.numpy(), [-0.6, -0.8, 0.0], atol=1e-6)
+
+
+def test_config_loss_and_metrics_win_over_the_pipeline_defaults():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    compile_model(model, TrainerConfig(loss="mae", metrics=["mse"]), default_loss="mse", default_metrics=["mae"])
+    assert model.loss == "mae"
+
+
+def test_fit_stops_on_nan_and_writes_its_logs(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    compile_model(model, TrainerConfig(learning_rate=1e30, clipnorm=None, verbose=0), "mse", [])
+    data = tf.data.Dataset.from_tensor_slices((np.ones((64, 2), "float32") * 1e20, np.ones((64, 1), "float32"))).batch(8)
+    history = fit(model, data, None, TrainerConfig(epochs=5, verbose=0, early_stopping_patience=None), tmp_path)
+    assert len(history["loss"]) < 5, "TerminateOnNaN ends the run"
+    assert (tmp_path / "training_log.csv").is_file() and (tmp_path / "logs").is_dir()
+
+
+def test_unknown_strategy_and_missing_tf_config_are_explained(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="'multi_worker' needs the TF_CONFIG environment variable"):
+        distribution_strategy("multi_worker")
+    with pytest.raises(ValueError, match="unknown strategy 'tpu'"):
+        distribution_strategy("tpu")
+
+
+def test_mirrored_strategy_trains_a_pipeline_on_two_logical_cpus(run_python, tmp_path):
+    # Logical devices must be set before TensorFlow starts, so this runs in a process of its own.
+    result = run_python(
+        f"""
+        import json
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import toolkit
+        from toolkit.training import distribution_strategy
+        replicas = distribution_strategy("mirrored").num_replicas_in_sync
+        result = toolkit.run(
+            "sentiment", {str(SMOKE)!r}, ["trainer.distribution=mirrored", "trainer.epochs=1", "data.max_examples=400"],
+            run_name="mirrored", output_dir={str(tmp_path)!r},
+        )
+        print(json.dumps({{"replicas": replicas, "accuracy": result.metrics["test"]["accuracy"]}}))
+        """,
+        allow_toolkit=True,
+    )
+    assert result["replicas"] == 2
+    assert 0.0 <= result["accuracy"] <= 1.0
+    assert (tmp_path / "sentiment" / "mirrored" / "serving" / "saved_model.pb").is_file()

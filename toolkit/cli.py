@@ -1,0 +1,122 @@
+"""The command line: `toolkit run|predict|evaluate|fine-tune|list|describe`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from toolkit import api, config as config_lib
+from toolkit.registry import get_pipeline, pipeline_names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toolkit", description="Train, serve and fine-tune sequence models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="train, evaluate and export a pipeline")
+    run.add_argument("name", help="pipeline name; see `toolkit list`")
+    run.add_argument("--config", type=Path, help="YAML config; default: the pipeline's defaults")
+    run.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="dotted overrides, e.g. trainer.epochs=3")
+    run.add_argument("--run-name", help="run directory name (default: a timestamp); reuse it to resume a killed run")
+    run.add_argument("--output-dir", type=Path, default=api.DEFAULT_OUTPUT_DIR)
+
+    predict = commands.add_parser("predict", help="predict raw inputs with a trained run")
+    predict.add_argument("run_dir", type=Path)
+    predict.add_argument("inputs", nargs="+", help="raw inputs, such as review texts")
+
+    evaluate = commands.add_parser("evaluate", help="held-out metrics of a trained run")
+    evaluate.add_argument("run_dir", type=Path)
+    evaluate.add_argument("--data", type=Path, help="a data file; default: the run's own test split")
+
+    fine_tune = commands.add_parser("fine-tune", help="train a run further on new data and export the result")
+    fine_tune.add_argument("run_dir", type=Path)
+    fine_tune.add_argument("--data", type=Path, required=True, help="a data file, such as a CSV of text,label")
+    fine_tune.add_argument("--output", type=Path, required=True, help="the new run directory")
+    fine_tune.add_argument("--epochs", type=int, default=3)
+    fine_tune.add_argument("--learning-rate", type=float, default=1e-4)
+    fine_tune.add_argument("--freeze", nargs="+", default=[], metavar="LAYER", help="network layers to keep fixed")
+    fine_tune.add_argument("--classes", nargs="+", metavar="NAME", help="new class names; a new head if their count differs")
+
+    commands.add_parser("list", help="list the registered pipelines")
+    describe = commands.add_parser("describe", help="document a pipeline's config keys")
+    describe.add_argument("name")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except (config_lib.ConfigError, KeyError, ValueError, FileNotFoundError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"toolkit {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    result = api.run(args.name, args.config, args.set, run_name=args.run_name, output_dir=args.output_dir)
+    print(json.dumps(_headline(result.metrics), indent=2))
+    print(f"Run written to {result.run_dir} in {result.seconds:.0f} s.")
+    return 0
+
+
+def _predict(args) -> int:
+    outputs = api.load(args.run_dir).predict(args.inputs)
+    for index, raw in enumerate(args.inputs):
+        row = {name: _jsonable(values[index]) for name, values in outputs.items()}
+        print(json.dumps({"input": raw, **row}))
+    return 0
+
+
+def _evaluate(args) -> int:
+    metrics = api.load(args.run_dir).evaluate(args.data)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _fine_tune(args) -> int:
+    task = api.load(args.run_dir)
+    task.fine_tune(args.data, epochs=args.epochs, learning_rate=args.learning_rate, freeze=args.freeze, class_names=args.classes)
+    print(f"Fine-tuned run written to {task.export(args.output)}.")
+    return 0
+
+
+def _list(args) -> int:
+    for name in pipeline_names():
+        print(name)
+    return 0
+
+
+def _describe(args) -> int:
+    print(config_lib.describe(get_pipeline(args.name).config_class))
+    return 0
+
+
+_COMMANDS = {
+    "run": _run,
+    "predict": _predict,
+    "evaluate": _evaluate,
+    "fine-tune": _fine_tune,
+    "list": _list,
+    "describe": _describe,
+}
+
+
+def _headline(metrics: dict) -> dict:
+    """The scalar metrics, without per-class tables or matrices."""
+    return {
+        split: {key: value for key, value in values.items() if isinstance(value, (int, float))}
+        if isinstance(values, dict)
+        else values
+        for split, values in metrics.items()
+    }
+
+
+def _jsonable(value):
+    value = np.asarray(value)
+    return value.tolist() if value.dtype != object else str(value)

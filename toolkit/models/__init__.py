@@ -1,0 +1,1 @@
+"""Model builders shared by the pipelines."""

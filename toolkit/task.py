@@ -148,7 +148,7 @@ class Task:
 
     def export(self, run_dir: str | Path, metrics: dict | None = None) -> Path:
         """Writes a complete run directory (model, SavedModel, config, metrics) atomically."""
-        from toolkit.export import write_run_dir
+        from toolkit.export import write_run_dir  # toolkit.export imports this module
 
         return write_run_dir(Path(run_dir), self, metrics or {})
 

@@ -126,3 +126,20 @@ def test_new_class_names_of_another_count_replace_the_head(trained):
     outputs = task.predict(REVIEWS)
     assert outputs["probabilities"].shape == (4, 3)
     assert set(outputs["label"]) <= {"bad", "mixed", "good"}
+
+
+def test_vocabulary_is_adapted_on_the_training_split_only():
+    from toolkit.pipeline import DataSplits, Split
+    from toolkit.registry import get_pipeline
+
+    pipeline = get_pipeline("sentiment")
+    data = DataSplits(
+        train=Split(np.array(["good film", "bad film"], dtype=object), np.array([1, 0])),
+        validation=Split(np.array(["zzvalidationword"], dtype=object), np.array([1])),
+        test=Split(np.array(["zztestword"], dtype=object), np.array([0])),
+        metadata={"class_names": ["negative", "positive"]},
+    )
+    preprocessor = pipeline.build_preprocessor(pipeline.config_class(), data)
+    vocabulary = {str(token) for token in preprocessor.vectorization.get_vocabulary()}
+    assert {"good", "bad", "film"} <= vocabulary
+    assert not {"zzvalidationword", "zztestword"} & vocabulary

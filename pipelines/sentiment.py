@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from toolkit.classifier import ClassifierPipeline
 from toolkit.config import section
-from toolkit.data.text import TextDataConfig, as_text_array, load_text_csv, load_text_splits
+from toolkit.data.text import TextDataConfig, as_text_array, labelled_text, load_text_splits
 from toolkit.models.text_classifier import TextClassifierConfig, build_text_classifier
 from toolkit.pipeline import Split
 from toolkit.preprocessing.text import text_vectorizer
@@ -51,8 +49,4 @@ class SentimentPipeline(ClassifierPipeline):
         return as_text_array(raw_inputs)
 
     def fine_tune_data(self, data, metadata) -> Split:
-        if isinstance(data, (str, Path)):
-            texts, labels, _ = load_text_csv(data, "text", "label", metadata["class_names"])
-            return Split(texts, labels)
-        texts, labels = data
-        return Split(as_text_array(texts), np.asarray(labels, dtype="int64"))
+        return labelled_text(data, metadata["class_names"])

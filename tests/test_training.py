@@ -40,6 +40,8 @@ def test_config_loss_and_metrics_win_over_the_pipeline_defaults():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     compile_model(model, TrainerConfig(loss="mae", metrics=["mse"]), default_loss="mse", default_metrics=["mae"])
     assert model.loss == "mae"
+    history = model.fit(np.ones((4, 2), "float32"), np.ones((4, 1), "float32"), epochs=1, verbose=0)
+    assert "mse" in history.history and "mae" not in history.history
 
 
 def test_fit_stops_on_nan_and_writes_its_logs(tmp_path):

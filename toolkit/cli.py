@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit import api, config as config_lib
+from toolkit import api
+from toolkit import config as config_lib
 from toolkit.registry import get_pipeline, pipeline_names
 
 

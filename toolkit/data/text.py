@@ -136,6 +136,18 @@ def as_text_array(texts) -> np.ndarray:
     return np.asarray([str(text) for text in texts], dtype=object)
 
 
+def labelled_text(data, class_names: list[str]) -> Split:
+    """Labelled text given as a CSV path (columns `text` and `label`) or as `(texts, label_ids)`.
+
+    CSV labels may be class names (mapped through `class_names`) or ids.
+    """
+    if isinstance(data, (str, Path)):
+        texts, labels, _ = load_text_csv(data, "text", "label", class_names)
+        return Split(texts, labels)
+    texts, labels = data
+    return Split(as_text_array(texts), np.asarray(labels, dtype="int64"))
+
+
 def load_text_splits(config: TextDataConfig) -> DataSplits:
     """Loads and splits the text data a `TextDataConfig` names; the metadata holds `class_names`."""
     if config.source == "tfds_imdb":

@@ -25,6 +25,7 @@ from toolkit.registry import pipeline_names
 # The number each pipeline is judged by, as a path into its metrics.json.
 HEADLINE_METRICS = {
     "sentiment": ("test", "accuracy"),
+    "stock": ("test", "headline", "skill_vs_persistence"),
 }
 
 
@@ -39,12 +40,15 @@ def run_pipeline(name: str, output_dir: Path) -> dict:
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     metrics = json.loads((output_dir / name / "benchmark" / "metrics.json").read_text())
-    split, key = HEADLINE_METRICS.get(name, ("test", "accuracy"))
+    path = HEADLINE_METRICS.get(name, ("test", "accuracy"))
+    value = metrics
+    for key in path:
+        value = value[key]
     return {
         "pipeline": name,
         "seconds": round(seconds, 1),
-        "metric": f"{split} {key}",
-        "value": metrics[split][key],
+        "metric": " ".join(path),
+        "value": value,
         # ru_maxrss of children is the largest child so far, so this is exact only when it grew.
         "peak_memory_mib": round(peak_kib / 1024, 0) if peak_kib > before else None,
     }

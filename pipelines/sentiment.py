@@ -33,8 +33,10 @@ class SentimentPipeline(ClassifierPipeline):
 
     name = "sentiment"
     config_class = SentimentConfig
-    raw_input_spec = tf.TensorSpec([None], tf.string, name="text")
     length_buckets = (64, 128, 192, 256, 320)
+
+    def raw_input_spec(self, metadata):
+        return tf.TensorSpec([None], tf.string, name="text")
 
     def load_data(self, config: SentimentConfig):
         return load_text_splits(config.data)
@@ -45,7 +47,7 @@ class SentimentPipeline(ClassifierPipeline):
     def build_network(self, config: SentimentConfig, data, preprocessor):
         return build_text_classifier(preprocessor.vocabulary_size(), len(data.metadata["class_names"]), config.model)
 
-    def coerce_raw_inputs(self, raw_inputs):
+    def coerce_raw_inputs(self, raw_inputs, metadata):
         return as_text_array(raw_inputs)
 
     def fine_tune_data(self, data, metadata) -> Split:

@@ -12,6 +12,7 @@ import keras
 
 from toolkit import config as config_lib
 from toolkit import training
+from toolkit.evaluation.folds import summarize_folds
 from toolkit.evaluation.plots import plot_learning_curves
 from toolkit.export import write_run_dir
 from toolkit.registry import get_pipeline
@@ -88,25 +89,15 @@ def run(
     keras.utils.set_random_seed(config.trainer.seed)
 
     data = pipeline.load_data(config)
-    trainer = config.trainer
-    strategy = training.distribution_strategy(trainer.distribution)
-    preprocessor = pipeline.build_preprocessor(config, data)
-    with strategy.scope():
-        network = pipeline.build_network(config, data, preprocessor)
-        training.compile_model(network, trainer, pipeline.default_loss(data.metadata), pipeline.default_metrics(data.metadata))
-    history = training.fit(
-        network,
-        pipeline.dataset(data.train, preprocessor, trainer.batch_size, shuffle=True, seed=trainer.seed),
-        pipeline.dataset(data.validation, preprocessor, trainer.batch_size, shuffle=False),
-        trainer,
-        work_dir,
-    )
-    task = Task(pipeline, config, preprocessor, network, data.metadata)
+    task, history = _train(pipeline, config, data, work_dir)
 
     plots_dir = work_dir / "plots"
     metrics = {"test": pipeline.evaluate(task, data.test, plots_dir)}
     for split_name, split in data.extra_tests.items():
         metrics[split_name] = pipeline.evaluate(task, split, plots_dir, prefix=f"{split_name}_")
+    folds = pipeline.evaluation_folds(config)
+    if folds:
+        metrics["walk_forward"] = _evaluate_folds(pipeline, config, folds, work_dir)
     plot_learning_curves(history, plots_dir / "learning_curves.png")
     metrics["epochs_trained"] = len(next(iter(history.values()), []))
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
@@ -120,6 +111,35 @@ def run(
     )
     shutil.rmtree(work_dir, ignore_errors=True)
     return RunResult(task, metrics, history, run_dir, time.perf_counter() - started)
+
+
+def _train(pipeline, config, data, work_dir: Path) -> tuple[Task, dict]:
+    """Builds, compiles and fits a pipeline's model on `data`; returns the task and its history."""
+    trainer = config.trainer
+    strategy = training.distribution_strategy(trainer.distribution)
+    preprocessor = pipeline.build_preprocessor(config, data)
+    metadata = {**data.metadata, **pipeline.fit_baselines(config, data, preprocessor)}
+    with strategy.scope():
+        network = pipeline.build_network(config, data, preprocessor)
+        training.compile_model(network, trainer, pipeline.default_loss(metadata), pipeline.default_metrics(metadata))
+    history = training.fit(
+        network,
+        pipeline.dataset(data.train, preprocessor, trainer.batch_size, shuffle=True, seed=trainer.seed),
+        pipeline.dataset(data.validation, preprocessor, trainer.batch_size, shuffle=False),
+        trainer,
+        work_dir,
+    )
+    return Task(pipeline, config, preprocessor, network, metadata), history
+
+
+def _evaluate_folds(pipeline, config, folds: list, work_dir: Path) -> dict:
+    """Trains a fresh model per fold and evaluates it on that fold's test split."""
+    results = []
+    for index, fold in enumerate(folds):
+        keras.utils.set_random_seed(config.trainer.seed)
+        task, _ = _train(pipeline, config, fold, work_dir / f"fold_{index}")
+        results.append(pipeline.evaluate(task, fold.test))
+    return summarize_folds(results)
 
 
 def load(run_dir: str | Path) -> Task:

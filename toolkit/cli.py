@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict raw inputs with a trained run")
     predict.add_argument("run_dir", type=Path)
-    predict.add_argument("inputs", nargs="+", help="raw inputs, such as review texts")
+    predict.add_argument("inputs", nargs="+", help="raw inputs: review texts, image files or price CSVs, by pipeline")
 
     evaluate = commands.add_parser("evaluate", help="held-out metrics of a trained run")
     evaluate.add_argument("run_dir", type=Path)
@@ -68,7 +68,7 @@ def _run(args) -> int:
 
 def _predict(args) -> int:
     outputs = api.load(args.run_dir).predict(args.inputs)
-    for index, raw in enumerate(args.inputs):
+    for index, raw in enumerate(args.inputs):  # one output row per input: a text, or a one-ticker CSV
         row = {name: _jsonable(values[index]) for name, values in outputs.items()}
         print(json.dumps({"input": raw, **row}))
     return 0
@@ -109,13 +109,19 @@ _COMMANDS = {
 
 
 def _headline(metrics: dict) -> dict:
-    """The scalar metrics, without per-class tables or matrices."""
-    return {
-        split: {key: value for key, value in values.items() if isinstance(value, (int, float))}
-        if isinstance(values, dict)
-        else values
-        for split, values in metrics.items()
-    }
+    """The scalar metrics and `headline` entries, without per-class tables, matrices or fold details."""
+    shown = {}
+    for split, values in metrics.items():
+        if not isinstance(values, dict):
+            shown[split] = values
+        elif "folds" in values:  # a summary of folds: the mean and spread of the headline numbers
+            shown[split] = {
+                statistic: {key: value for key, value in values[statistic].items() if key.startswith("headline.")}
+                for statistic in ("mean", "std")
+            }
+        else:
+            shown[split] = {key: value for key, value in values.items() if isinstance(value, (int, float)) or key == "headline"}
+    return shown
 
 
 def _jsonable(value):

@@ -27,7 +27,7 @@ def export_serving(task: Task, path: str | Path) -> Path:
     model = task.model
     pipeline, metadata = task.pipeline, dict(task.metadata)
 
-    @tf.function(input_signature=[pipeline.raw_input_spec])
+    @tf.function(input_signature=[pipeline.raw_input_spec(metadata)])
     def serve(raw_inputs):
         return pipeline.serving_outputs(model, raw_inputs, metadata)
 

@@ -57,10 +57,16 @@ class Pipeline(abc.ABC):
 
     name: ClassVar[str]
     config_class: ClassVar[type]
-    raw_input_spec: ClassVar[tf.TensorSpec]
     # For variable-length sequences: batch examples of similar preprocessed length
     # together (boundaries in steps), so that little time goes into padding.
     length_buckets: ClassVar[tuple[int, ...] | None] = None
+    # Examples in time order (forecasting): fine-tuning holds out the latest ones for
+    # validation rather than a random sample, which would leak the future.
+    time_ordered: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def raw_input_spec(self, metadata: dict) -> tf.TensorSpec:
+        """The batch of raw inputs the model and its serving signature take, such as strings or images."""
 
     @abc.abstractmethod
     def load_data(self, config) -> DataSplits:
@@ -69,6 +75,23 @@ class Pipeline(abc.ABC):
     def build_preprocessor(self, config, data: DataSplits) -> keras.layers.Layer | None:
         """Builds the raw-input preprocessor, adapted on `data.train` only; `None` for none."""
         return None
+
+    def fit_baselines(self, config, data: DataSplits, preprocessor: keras.layers.Layer | None) -> dict:
+        """Fits reference models on `data.train` that `evaluate` reports beside the network.
+
+        Returns:
+            JSON-ready entries to add to the task's metadata, so that a loaded
+            task evaluates them too.
+        """
+        return {}
+
+    def evaluation_folds(self, config) -> list[DataSplits]:
+        """Further train/validation/test splits, such as walk-forward folds, to train and test a fresh model on each.
+
+        `toolkit.run` reports the mean and spread of their test metrics under
+        `walk_forward`; none by default.
+        """
+        return []
 
     @abc.abstractmethod
     def build_network(self, config, data: DataSplits, preprocessor: keras.layers.Layer | None) -> keras.Model:
@@ -90,7 +113,7 @@ class Pipeline(abc.ABC):
     def serving_outputs(self, model: keras.Model, raw_inputs: tf.Tensor, metadata: dict) -> dict[str, tf.Tensor]:
         """Maps a batch of raw inputs to the named outputs of the serving signature."""
 
-    def coerce_raw_inputs(self, raw_inputs) -> np.ndarray:
+    def coerce_raw_inputs(self, raw_inputs, metadata: dict) -> np.ndarray:
         """Turns user-given raw inputs (a list, an array, a DataFrame) into an array."""
         return np.asarray(raw_inputs)
 
@@ -101,7 +124,7 @@ class Pipeline(abc.ABC):
         file, whose labels they map with `metadata`.
         """
         inputs, targets = data
-        return Split(self.coerce_raw_inputs(inputs), np.asarray(targets))
+        return Split(self.coerce_raw_inputs(inputs, metadata), np.asarray(targets))
 
     def dataset(
         self,

@@ -54,7 +54,7 @@ class Task:
     @property
     def model(self) -> keras.Model:
         """The end-to-end model: raw inputs in, the network's outputs out."""
-        spec = self.pipeline.raw_input_spec
+        spec = self.pipeline.raw_input_spec(self.metadata)
         raw = keras.Input(shape=spec.shape[1:], dtype=spec.dtype.name, name="raw_input")
         features = self.preprocessor(raw) if self.preprocessor is not None else raw
         return keras.Model(raw, self.network(features), name="end_to_end")
@@ -66,7 +66,7 @@ class Task:
             A dict of arrays with the same names as the SavedModel's outputs;
             strings come back as Python `str`.
         """
-        inputs = self.pipeline.coerce_raw_inputs(raw_inputs)
+        inputs = self.pipeline.coerce_raw_inputs(raw_inputs, self.metadata)
         model = self.model
         batches = [
             self.pipeline.serving_outputs(model, inputs[start : start + batch_size], self.metadata)
@@ -124,7 +124,7 @@ class Task:
             self._set_classes(list(class_names))
         split = self.pipeline.fine_tune_data(data, self.metadata)
         self._freeze(freeze)
-        train_split, validation_split = _holdout(split, validation_fraction, seed)
+        train_split, validation_split = _holdout(split, validation_fraction, seed, self.pipeline.time_ordered)
         trainer = self.config.trainer
         batch_size = batch_size or trainer.batch_size
         training.compile_model(
@@ -189,12 +189,13 @@ class Task:
         self.network = keras.Model(self.network.inputs, new_head(head.input), name=NETWORK_NAME)
 
 
-def _holdout(split: Split, fraction: float, seed: int) -> tuple[Split, Split | None]:
+def _holdout(split: Split, fraction: float, seed: int, time_ordered: bool) -> tuple[Split, Split | None]:
     count = int(round(len(split) * fraction))
     if count == 0:
         return split, None
-    order = np.random.default_rng(seed).permutation(len(split))
-    held, kept = order[:count], order[count:]
+    # Time-ordered examples hold out the latest ones: a random sample would train on the future.
+    order = np.arange(len(split))[::-1] if time_ordered else np.random.default_rng(seed).permutation(len(split))
+    held, kept = np.sort(order[:count]), np.sort(order[count:])
     return Split(_rows(split.inputs, kept), _rows(split.targets, kept)), Split(
         _rows(split.inputs, held), _rows(split.targets, held)
     )

@@ -1,4 +1,4 @@
-"""Plots every pipeline writes: learning curves and confusion matrices."""
+"""Plots the pipelines write: learning curves, confusion matrices, forecasts."""
 
 from __future__ import annotations
 
@@ -41,6 +41,30 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: str 
     threshold = matrix.max() / 2 if matrix.size else 0
     for (row, column), count in np.ndenumerate(matrix):
         axes.text(column, row, str(count), ha="center", va="center", color="white" if count > threshold else "black")
+    return _save(figure, path)
+
+
+def plot_forecast(
+    dates: np.ndarray, actual: np.ndarray, forecasts: dict[str, np.ndarray], path: str | Path, title: str = ""
+) -> Path:
+    """Saves forecasts against the actual series (top) and each forecast's absolute error (bottom) as a PNG.
+
+    Errors are smoothed with a 20-point moving average so that the lines can be told apart.
+    """
+    figure = Figure(figsize=(10, 6), layout="constrained")
+    prices, errors = figure.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    prices.plot(dates, actual, color="black", linewidth=1.2, label="actual")
+    for name, predicted in forecasts.items():
+        prices.plot(dates, predicted, linewidth=0.8, alpha=0.8, label=name)
+        error = np.abs(np.asarray(predicted) - np.asarray(actual))
+        span = min(20, len(error))
+        errors.plot(dates[span - 1 :], np.convolve(error, np.ones(span) / span, mode="valid"), linewidth=0.9, label=name)
+    prices.set_title(title)
+    prices.set_ylabel("price")
+    errors.set_ylabel("|error|, 20-day mean")
+    for axes in (prices, errors):
+        axes.grid(True, alpha=0.3)
+        axes.legend(loc="upper left", fontsize=8)
     return _save(figure, path)
 
 

@@ -1,0 +1,38 @@
+"""Summaries of metrics measured on several folds: each number's mean and spread."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def summarize_folds(fold_metrics: list[dict]) -> dict:
+    """The mean and standard deviation over folds of every number in nested metric dicts.
+
+    Args:
+        fold_metrics: One metrics dict per fold, of the same shape.
+
+    Returns:
+        `{"folds": fold_metrics, "mean": {...}, "std": {...}}`, where `mean`
+        and `std` are keyed by the dotted path of each number, such as
+        `"overall.model.mae"`. A number missing or `None` in some folds is
+        summarized over the others, and left out where it is in none.
+    """
+    flat = [_flatten(metrics) for metrics in fold_metrics]
+    keys = list(dict.fromkeys(key for values in flat for key in values))
+    mean, std = {}, {}
+    for key in keys:
+        values = np.array([values[key] for values in flat if values.get(key) is not None], dtype="float64")
+        if len(values):
+            mean[key], std[key] = float(values.mean()), float(values.std())
+    return {"folds": fold_metrics, "mean": mean, "std": std}
+
+
+def _flatten(metrics: dict, prefix: str = "") -> dict[str, float | None]:
+    flat = {}
+    for key, value in metrics.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{path}."))
+        elif value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            flat[path] = value
+    return flat

@@ -90,7 +90,7 @@ def test_saved_config_loads_back_equal(tmp_path):
     assert load_config(SentimentConfig, tmp_path / "saved.yaml") == config
 
 
-@pytest.mark.parametrize("name", ["sentiment", "stock"])
+@pytest.mark.parametrize("name", ["sentiment", "stock", "image_classification", "captioning"])
 def test_each_pipelines_yaml_is_exactly_its_defaults(name):
     pipeline = get_pipeline(name)
     assert load_config(pipeline.config_class, CONFIGS / f"{name}.yaml") == pipeline.config_class()
@@ -107,3 +107,12 @@ def test_describe_documents_every_key():
     text = config_lib.describe(SentimentConfig)
     assert "epochs (int, default 5): Maximum number of epochs." in text
     assert "clipnorm" in text and "exploding gradients" in text
+
+
+def test_a_partly_given_section_keeps_the_pipelines_own_defaults_for_it():
+    pipeline = get_pipeline("sentiment")
+    config = load_config(pipeline.config_class, overrides=["trainer.learning_rate=0.01"])
+    assert config.trainer.learning_rate == 0.01
+    assert (config.trainer.epochs, config.trainer.early_stopping_patience) == (3, 1)  # SentimentConfig's, not TrainerConfig's
+    stock = load_config(get_pipeline("stock").config_class, overrides={"model.recurrent.units": 8})
+    assert stock.model.recurrent.units == 8 and stock.model.recurrent.bidirectional is False

@@ -83,3 +83,12 @@ def test_mirrored_strategy_trains_a_pipeline_on_two_logical_cpus(run_python, tmp
     assert result["replicas"] == 2
     assert 0.0 <= result["accuracy"] <= 1.0
     assert (tmp_path / "sentiment" / "mirrored" / "serving" / "saved_model.pb").is_file()
+
+
+def test_cosine_schedule_decays_the_learning_rate_by_epoch(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    config = TrainerConfig(learning_rate=0.1, learning_rate_schedule="cosine", epochs=4, verbose=0, early_stopping_patience=None)
+    compile_model(model, config, "mse", [])
+    data = tf.data.Dataset.from_tensor_slices((np.ones((8, 2), "float32"), np.ones((8, 1), "float32"))).batch(4)
+    history = fit(model, data, None, config, tmp_path)
+    np.testing.assert_allclose(history["learning_rate"], [0.1, 0.1 * (1 + np.cos(np.pi / 4)) / 2, 0.05, 0.1 * (1 + np.cos(3 * np.pi / 4)) / 2], rtol=1e-5)

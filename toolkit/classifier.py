@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from toolkit.evaluation.classification import classification_metrics
@@ -41,4 +42,8 @@ class ClassifierPipeline(Pipeline):
         result = classification_metrics(split.targets, probabilities, class_names)
         if plots_dir is not None:
             plot_confusion_matrix(result["confusion_matrix"], class_names, plots_dir / f"{prefix}confusion_matrix.png")
+            self.plot_examples(split, probabilities.argmax(axis=-1), class_names, plots_dir, prefix)
         return result
+
+    def plot_examples(self, split: Split, predictions: np.ndarray, class_names: list[str], plots_dir: Path, prefix: str) -> None:
+        """Writes plots of individual test examples with their predictions, if the inputs can be drawn; none by default."""

@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict raw inputs with a trained run")
     predict.add_argument("run_dir", type=Path)
-    predict.add_argument("inputs", nargs="+", help="raw inputs: review texts, image files or price CSVs, by pipeline")
+    predict.add_argument("inputs", nargs="+", help="raw inputs: review texts (sentiment) or one-ticker price CSVs (stock)")
 
     evaluate = commands.add_parser("evaluate", help="held-out metrics of a trained run")
     evaluate.add_argument("run_dir", type=Path)

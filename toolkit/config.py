@@ -48,6 +48,10 @@ def from_dict(cls: type[ConfigT], values: dict | None, path: str = "") -> Config
     kwargs = {}
     for name, value in values.items():
         key_path = f"{path}.{name}" if path else name
+        if dataclasses.is_dataclass(hints[name]) and isinstance(value, dict):
+            # A partly given section keeps this parent's defaults for it (such as a
+            # pipeline's own trainer epochs), not the section class's bare defaults.
+            value = _merged(to_dict(fields[name].default_factory()), value)
         kwargs[name] = _convert(value, hints[name], key_path)
         _check_range(kwargs[name], fields[name], key_path)
     return cls(**kwargs)
@@ -144,6 +148,13 @@ def _unknown_key_message(key: str, path: str, valid: list[str]) -> str:
     if close:
         message += f" Did you mean {close[0]!r}?"
     return message + f" Valid keys{' in ' + repr(path) if path else ''}: {', '.join(sorted(valid))}."
+
+
+def _merged(defaults: dict, values: dict) -> dict:
+    merged = dict(defaults)
+    for key, value in values.items():
+        merged[key] = _merged(defaults[key], value) if isinstance(defaults.get(key), dict) and isinstance(value, dict) else value
+    return merged
 
 
 def _convert(value: Any, kind: Any, path: str) -> Any:

@@ -113,6 +113,17 @@ class Pipeline(abc.ABC):
     def serving_outputs(self, model: keras.Model, raw_inputs: tf.Tensor, metadata: dict) -> dict[str, tf.Tensor]:
         """Maps a batch of raw inputs to the named outputs of the serving signature."""
 
+    def end_to_end_model(self, preprocessor: keras.layers.Layer | None, network: keras.Model, metadata: dict) -> keras.Model:
+        """The model saved as `model.keras` and tracked by the export, holding both layers.
+
+        By default, raw inputs → preprocessor → network. `serving_outputs` is
+        given this model.
+        """
+        spec = self.raw_input_spec(metadata)
+        raw = keras.Input(shape=spec.shape[1:], dtype=spec.dtype.name, name="raw_input")
+        features = preprocessor(raw) if preprocessor is not None else raw
+        return keras.Model(raw, network(features), name="end_to_end")
+
     def coerce_raw_inputs(self, raw_inputs, metadata: dict) -> np.ndarray:
         """Turns user-given raw inputs (a list, an array, a DataFrame) into an array."""
         return np.asarray(raw_inputs)

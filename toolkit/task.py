@@ -53,11 +53,8 @@ class Task:
 
     @property
     def model(self) -> keras.Model:
-        """The end-to-end model: raw inputs in, the network's outputs out."""
-        spec = self.pipeline.raw_input_spec(self.metadata)
-        raw = keras.Input(shape=spec.shape[1:], dtype=spec.dtype.name, name="raw_input")
-        features = self.preprocessor(raw) if self.preprocessor is not None else raw
-        return keras.Model(raw, self.network(features), name="end_to_end")
+        """The end-to-end model that is saved: the preprocessor and the network, joined by the pipeline."""
+        return self.pipeline.end_to_end_model(self.preprocessor, self.network, self.metadata)
 
     def predict(self, raw_inputs, batch_size: int = 256) -> dict[str, np.ndarray]:
         """Runs the serving outputs on raw inputs, such as a list of review strings.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ class TrainerConfig:
     batch_size: int = option(64, "Examples per batch, across all replicas.", min=1)
     optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = option("adam", "Optimizer name.")
     learning_rate: float = option(1e-3, "Learning rate.", min=0.0)
+    learning_rate_schedule: Literal["constant", "cosine"] = option(
+        "constant", "constant, or cosine: decay from learning_rate towards 0 over the epochs, set at each epoch's start."
+    )
     weight_decay: float | None = option(None, "Decoupled weight decay (adamw, sgd, rmsprop).", min=0.0)
     clipnorm: float | None = option(
         1.0, "Clip each gradient to this norm: the cure for exploding gradients. null turns it off.", min=0.0
@@ -139,6 +143,10 @@ def fit(
     monitor = config.monitor if validation_data is not None else config.monitor.removeprefix("val_")
     best_path = work_dir / "best.weights.h5"
     history_path = work_dir / "history.json"
+    if not (work_dir / "backup").exists():
+        # Not a resume: logs left by an earlier run that finished training belong to that run.
+        for stale in (history_path, work_dir / "training_log.csv"):
+            stale.unlink(missing_ok=True)
     callbacks = [
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(best_path, monitor=monitor, save_best_only=True, save_weights_only=True),
@@ -146,6 +154,9 @@ def fit(
         keras.callbacks.TensorBoard(log_dir=str(work_dir / "logs"), write_graph=False),
         _HistoryRecorder(history_path),
     ]
+    total_epochs = epochs or config.epochs
+    if config.learning_rate_schedule == "cosine":
+        callbacks.append(keras.callbacks.LearningRateScheduler(_cosine_schedule(model.optimizer.learning_rate, total_epochs)))
     if config.early_stopping_patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.early_stopping_patience))
     # Last, so that every other callback has seen the epoch before it is backed up.
@@ -158,7 +169,7 @@ def fit(
         model.fit(
             train_data,
             validation_data=validation_data,
-            epochs=epochs or config.epochs,
+            epochs=total_epochs,
             callbacks=callbacks,
             verbose=config.verbose,
             shuffle=False,  # the tf.data pipeline shuffles
@@ -166,6 +177,11 @@ def fit(
     if best_path.exists():
         model.load_weights(best_path)
     return json.loads(history_path.read_text())
+
+
+def _cosine_schedule(initial, epochs: int):
+    initial = float(keras.ops.convert_to_numpy(initial))
+    return lambda epoch, _: initial * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
 
 
 class _HistoryRecorder(keras.callbacks.Callback):

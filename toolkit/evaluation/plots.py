@@ -68,6 +68,45 @@ def plot_forecast(
     return _save(figure, path)
 
 
+def plot_misclassified(
+    images: np.ndarray, targets: np.ndarray, predictions: np.ndarray, class_names: list[str], path: str | Path, count: int = 25
+) -> Path:
+    """Saves a grid of the first `count` misclassified images, each titled "predicted (true)", as a PNG."""
+    wrong = np.flatnonzero(np.asarray(predictions) != np.asarray(targets))[:count]
+    columns = 5
+    rows = max(1, int(np.ceil(len(wrong) / columns)))
+    figure = Figure(figsize=(2.2 * columns, 2.4 * rows), layout="constrained")
+    for position, index in enumerate(wrong, start=1):
+        axes = figure.add_subplot(rows, columns, position)
+        image = np.asarray(images[index])
+        axes.imshow(image.squeeze(), cmap="gray" if image.ndim == 2 or image.shape[-1] == 1 else None, vmin=0, vmax=255)
+        axes.set_title(f"{class_names[predictions[index]]}\n({class_names[targets[index]]})", fontsize=8)
+        axes.axis("off")
+    if not len(wrong):
+        figure.text(0.5, 0.5, "no misclassified images", ha="center")
+    figure.suptitle("predicted (true)")
+    return _save(figure, path)
+
+
+def plot_captions(images: np.ndarray, generated: list[str], references: list[str], path: str | Path) -> Path:
+    """Saves a grid of images, each with its generated caption and one reference, as a PNG."""
+    columns = 4
+    rows = max(1, int(np.ceil(len(images) / columns)))
+    figure = Figure(figsize=(3.4 * columns, 3.6 * rows), layout="constrained")
+    for position, (image, caption, reference) in enumerate(zip(images, generated, references), start=1):
+        axes = figure.add_subplot(rows, columns, position)
+        axes.imshow(np.asarray(image).squeeze(), cmap="gray" if np.asarray(image).ndim == 2 else None)
+        axes.set_title(f"{_wrap(caption)}\nref: {_wrap(reference)}", fontsize=7)
+        axes.axis("off")
+    return _save(figure, path)
+
+
+def _wrap(text: str, width: int = 38) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or "(empty)"
+
+
 def _save(figure: Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

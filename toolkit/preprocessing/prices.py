@@ -45,7 +45,7 @@ class PriceFeatures(keras.layers.Layer):
     >>> close = np.array([[100.0, 110.0, 99.0]])
     >>> windows = np.stack([close, close * 1.01, close * 0.99, close, np.full_like(close, 1e6)], axis=-1)
     >>> layer = PriceFeatures(["log_return"])
-    >>> np.round(layer(windows).numpy()[0, :, 0], 4).tolist()  # before `adapt`: unscaled
+    >>> [round(float(v), 4) for v in layer(windows)[0, :, 0]]  # before `adapt`: unscaled
     [0.0953, -0.1054]
     """
 

@@ -1,4 +1,4 @@
-"""The runnable examples in the layers' docstrings run and print what they say."""
+"""The runnable examples in the docstrings of layers and preprocessing run and print what they say."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import doctest
 import pytest
 
 from toolkit.layers import initial_state, lstm, simple_rnn
+from toolkit.preprocessing import captions, prices, text
 
 
-@pytest.mark.parametrize("module", [lstm, simple_rnn, initial_state], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [lstm, simple_rnn, initial_state, text, prices, captions], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     results = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert results.attempted > 0

@@ -1,0 +1,171 @@
+"""Image captioning: CNN encoder → projected h₀, c₀ → LSTM decoder, one word at a time (greedy or beam search)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from toolkit.config import option, section
+from toolkit.data.captions import CaptionDataConfig, as_caption_lists, load_caption_splits
+from toolkit.data.images import as_image_batch
+from toolkit.evaluation.captioning import caption_metrics
+from toolkit.evaluation.plots import plot_captions
+from toolkit.models.caption_decoding import CaptionDecoder
+from toolkit.models.captioner import CaptionerConfig, build_captioner
+from toolkit.pipeline import Pipeline, Split
+from toolkit.preprocessing.captions import PADDING_ID, caption_tokenizer
+from toolkit.registry import register_pipeline
+from toolkit.training import TrainerConfig
+
+
+@dataclass
+class DecodingConfig:
+    """How captions are generated, in evaluation and in serving."""
+
+    beam_width: int = option(3, "Beam search width; 1 is greedy decoding.", min=1, max=16)
+    max_length: int = option(20, "Most words generated per caption, <end> included.", min=1)
+    length_penalty: float = option(
+        0.7, "Beam scores are log-probability / length ** length_penalty (0: none, 1: per-word mean).", min=0.0, max=2.0
+    )
+
+
+@dataclass
+class CaptioningConfig:
+    """The captioning pipeline's config: `configs/captioning.yaml`."""
+
+    data: CaptionDataConfig = section(CaptionDataConfig, "Image-caption pairs and their split.")
+    model: CaptionerConfig = section(CaptionerConfig, "The network.")
+    decoding: DecodingConfig = section(DecodingConfig, "Greedy and beam-search decoding.")
+    trainer: TrainerConfig = section(
+        lambda: TrainerConfig(
+            epochs=30, batch_size=64, learning_rate=2e-3, learning_rate_schedule="cosine", early_stopping_patience=6
+        ),
+        "Compiling and fitting.",
+    )
+
+
+@register_pipeline
+class CaptioningPipeline(Pipeline):
+    """Captions images; serves a batch of uint8 images `[batch, H, W, 3]` and returns caption strings.
+
+    Training is teacher-forced: the network sees `<start> w₁ … wₙ` and learns
+    `w₁ … wₙ <end>`, with padding masked. Each epoch pairs every training
+    image with one of its reference captions, drawn at random.
+    """
+
+    name = "captioning"
+    config_class = CaptioningConfig
+
+    def raw_input_spec(self, metadata):
+        return tf.TensorSpec([None, *metadata["image_shape"]], tf.uint8, name="images")
+
+    def load_data(self, config: CaptioningConfig):
+        data = load_caption_splits(config.data)
+        data.metadata["decoding"] = dataclasses.asdict(config.decoding)
+        return data
+
+    def build_preprocessor(self, config: CaptioningConfig, data):
+        captions = [caption for references in data.train.targets for caption in references]
+        return caption_tokenizer(captions, config.data.max_tokens, config.data.max_length)
+
+    def build_network(self, config: CaptioningConfig, data, preprocessor):
+        return build_captioner(data.metadata["image_shape"], preprocessor.vocabulary_size(), config.model)
+
+    def end_to_end_model(self, preprocessor, network, metadata):
+        """`[images, caption strings]` → teacher-forced next-token probabilities; it holds the vocabulary."""
+        images = keras.Input(tuple(metadata["image_shape"]), dtype="uint8", name="images")
+        captions = keras.Input((), dtype="string", name="captions")
+        ids = preprocessor(captions)
+        return keras.Model([images, captions], network([images, ids[:, :-1]]), name="end_to_end")
+
+    def default_loss(self, metadata):
+        return keras.losses.SparseCategoricalCrossentropy(ignore_class=PADDING_ID)
+
+    def default_metrics(self, metadata):
+        # The embedding's mask reaches the metric, so padding is not counted.
+        return [keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")]
+
+    def dataset(self, split: Split, preprocessor, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+        """Batches of `((images, ids[:-1]), ids[1:])`.
+
+        Training (`shuffle=True`) draws one reference per image each epoch;
+        otherwise every (image, reference) pair is used once.
+        """
+        counts = np.array([len(references) for references in split.targets])
+        flat = np.array([caption for references in split.targets for caption in references], dtype=object)
+        ids = _padded_concat([preprocessor(flat[start : start + 4096]) for start in range(0, len(flat), 4096)])
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        if shuffle:
+            data = tf.data.Dataset.from_tensor_slices((split.inputs, starts, counts)).shuffle(len(counts), seed=seed)
+            data = data.map(
+                lambda image, start, count: (image, start + tf.random.uniform([], 0, count, dtype=start.dtype)),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+        else:
+            rows = np.arange(len(flat))
+            images = np.repeat(np.arange(len(counts)), counts)
+            data = tf.data.Dataset.from_tensor_slices((split.inputs[images], rows))
+        data = data.map(lambda image, row: ((image, ids[row][:-1]), ids[row][1:]), num_parallel_calls=tf.data.AUTOTUNE)
+        return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def serving_outputs(self, model, raw_inputs, metadata):
+        decoding = metadata["decoding"]
+        decoder = CaptionDecoder(model.get_layer("network"))
+        tokenizer = model.get_layer("preprocessor")
+        greedy_ids, greedy_log_probability = decoder.greedy(raw_inputs, decoding["max_length"])
+        beam_ids, beam_log_probability = decoder.beam_search(
+            raw_inputs, decoding["max_length"], decoding["beam_width"], decoding["length_penalty"]
+        )
+        return {
+            "caption": tokenizer.detokenize(beam_ids),
+            "log_probability": beam_log_probability,
+            "greedy_caption": tokenizer.detokenize(greedy_ids),
+            "greedy_log_probability": greedy_log_probability,
+        }
+
+    def coerce_raw_inputs(self, raw_inputs, metadata):
+        return as_image_batch(raw_inputs, metadata["image_shape"])
+
+    def fine_tune_data(self, data, metadata) -> Split:
+        """`(images, captions)`: uint8 images and, per image, a caption or a list of them."""
+        images, captions = data
+        return Split(self.coerce_raw_inputs(images, metadata), as_caption_lists(captions))
+
+    def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
+        outputs = task.predict(split.inputs)
+        references = [list(image_references) for image_references in split.targets]
+        result = {
+            "examples": len(references),
+            "beam": caption_metrics(references, list(outputs["caption"])),
+            "greedy": caption_metrics(references, list(outputs["greedy_caption"])),
+            "token_accuracy": _token_accuracy(task, split),
+            "samples": [
+                {"beam": str(outputs["caption"][i]), "greedy": str(outputs["greedy_caption"][i]), "references": references[i]}
+                for i in range(min(5, len(references)))
+            ],
+        }
+        if plots_dir is not None:
+            plot_captions(split.inputs[:16], list(outputs["caption"][:16]), [r[0] for r in references[:16]],
+                          plots_dir / f"{prefix}captions.png")
+        return result
+
+
+def _token_accuracy(task, split: Split) -> float:
+    """Teacher-forced next-word accuracy over every reference, padding left out."""
+    hits = total = 0
+    for (images, inputs), targets in task.pipeline.dataset(split, task.preprocessor, 256, shuffle=False):
+        predicted = tf.argmax(task.network([images, inputs], training=False), axis=-1)
+        counted = targets != PADDING_ID
+        hits += int(tf.reduce_sum(tf.cast((predicted == targets) & counted, tf.int32)))
+        total += int(tf.reduce_sum(tf.cast(counted, tf.int32)))
+    return hits / max(total, 1)
+
+
+def _padded_concat(batches: list[tf.Tensor]) -> tf.Tensor:
+    length = max(int(batch.shape[1]) for batch in batches)
+    return tf.concat([tf.pad(batch, [[0, 0], [0, length - batch.shape[1]]]) for batch in batches], axis=0)

@@ -1,0 +1,97 @@
+"""The image pipeline end to end on real Fashion-MNIST (smoke config): train, plots, serving, augmentation, fine-tuning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import toolkit
+from toolkit.data.images import load_fashion_mnist
+
+SMOKE = Path(__file__).resolve().parents[2] / "configs" / "image_classification_smoke.yaml"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    return toolkit.run("image_classification", SMOKE, run_name="smoke", output_dir=tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture(scope="module")
+def fashion_test():
+    return load_fashion_mnist()[1]
+
+
+def test_run_learns_clearly_above_chance(trained):
+    test = trained.metrics["test"]
+    assert test["examples"] == 10_000  # the real Fashion-MNIST test set
+    assert test["accuracy"] > 0.6, test["accuracy"]  # chance is 0.1
+    assert set(test["per_class"]) >= {"T-shirt/top", "Ankle boot", "macro avg"}
+    for name in ("plots/confusion_matrix.png", "plots/misclassified.png", "plots/learning_curves.png"):
+        assert (trained.run_dir / name).is_file(), name
+
+
+def test_augmentation_acts_in_training_only(trained, fashion_test):
+    augmentation = trained.task.network.get_layer("augmentation")
+    images = fashion_test.inputs[:64].astype("float32")[..., None] / 255
+    np.testing.assert_array_equal(augmentation(images, training=False).numpy(), images)
+    assert not np.allclose(augmentation(images, training=True).numpy(), images)
+    first = trained.task.predict(fashion_test.inputs[:64])["probabilities"]
+    np.testing.assert_array_equal(trained.task.predict(fashion_test.inputs[:64])["probabilities"], first)
+
+
+def test_serving_takes_uint8_images_in_a_process_without_toolkit(trained, fashion_test, run_without_toolkit):
+    images = fashion_test.inputs[:8]
+    served = run_without_toolkit(
+        f"""
+        import json
+        import numpy as np
+        import tensorflow as tf
+        serving = tf.saved_model.load({str(trained.run_dir / "serving")!r}).signatures["serving_default"]
+        images = tf.constant(np.array({images.tolist()!r}, dtype="uint8"))
+        outputs = serving(images=images)
+        errors = []
+        for bad in (tf.cast(images, tf.float32), images[:, :20]):
+            try:
+                serving(images=bad)
+            except Exception as error:
+                errors.append(str(error))
+        print(json.dumps({{
+            "label": [label.decode() for label in outputs["label"].numpy()],
+            "probabilities": outputs["probabilities"].numpy().tolist(),
+            "errors": errors,
+        }}))
+        """
+    )
+    expected = trained.task.predict(images)
+    assert served["label"] == list(expected["label"])
+    np.testing.assert_allclose(served["probabilities"], expected["probabilities"], atol=1e-5)
+    assert len(served["errors"]) == 2
+    assert "uint8" in served["errors"][0] and "float32" in served["errors"][0]
+    assert "(8, 20, 28)" in served["errors"][1] or "[8,20,28]" in served["errors"][1]
+
+
+def test_predict_rejects_a_wrong_shape_or_dtype_with_the_expected_one(trained, fashion_test):
+    with pytest.raises(ValueError, match=r"Expected uint8 images of shape \(batch, 28, 28\), got float64 of shape \(2, 28, 28\)"):
+        trained.task.predict(fashion_test.inputs[:2] / 255)
+    with pytest.raises(ValueError, match=r"got uint8 of shape \(2, 28, 28, 3\)"):
+        trained.task.predict(np.repeat(fashion_test.inputs[:2, ..., None], 3, axis=-1))
+    assert trained.task.predict(fashion_test.inputs[0])["probabilities"].shape == (1, 10)
+
+
+def test_fine_tuning_to_a_two_class_subset(trained, fashion_test):
+    train, _ = load_fashion_mnist()
+    trouser, bag = 1, 8
+
+    def subset(split, count):
+        rows = np.flatnonzero(np.isin(split.targets, [trouser, bag]))[:count]
+        return split.inputs[rows], (split.targets[rows] == bag).astype("int64")
+
+    task = toolkit.load(trained.run_dir)
+    task.fine_tune(subset(train, 1200), epochs=2, learning_rate=2e-3, class_names=["Trouser", "Bag"], freeze=["image_encoder"])
+    images, labels = subset(fashion_test, 400)
+    metrics = task.evaluate((images, labels))
+    assert metrics["examples"] == 400 and len(metrics["confusion_matrix"]) == 2
+    assert metrics["accuracy"] > 0.9, metrics["accuracy"]
+    assert set(task.predict(images[:10])["label"]) <= {"Trouser", "Bag"}

@@ -1,0 +1,203 @@
+"""Labelled images: real Fashion-MNIST from Debian, a folder per class, tfds datasets, and scikit-learn's digits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import keras
+import numpy as np
+
+from toolkit.config import option
+from toolkit.data.splits import holdout_split, seeded_sample
+from toolkit.pipeline import DataSplits, Split
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_FILES = (
+    "train-labels-idx1-ubyte.gz",
+    "train-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+)
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]
+TFDS_IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+
+
+@dataclass
+class ImageDataConfig:
+    """Where labelled images come from, and how they are split."""
+
+    source: Literal["fashion_mnist", "directory", "tfds", "digits"] = option(
+        "fashion_mnist",
+        "fashion_mnist: the real Fashion-MNIST from Debian's dataset-fashion-mnist, read by Keras' loader; "
+        "directory: one sub-folder of images per class under `directory`; tfds: `tfds_name` from "
+        "tensorflow-datasets; digits: scikit-learn's 8x8 digits, for tiny runs.",
+    )
+    directory: str | None = option(None, "The folder of class sub-folders, when source is directory.")
+    image_size: list[int] = option([64, 64], "Height and width images from a directory are resized to.")
+    color_mode: Literal["grayscale", "rgb"] = option("rgb", "Channels of images read from a directory.")
+    tfds_name: Literal["mnist", "fashion_mnist", "cifar10"] = option("fashion_mnist", "The tfds dataset, when source is tfds.")
+    tfds_data_dir: str | None = option(None, "tensorflow-datasets data_dir, when source is tfds.")
+    max_examples: int | None = option(None, "Use at most this many training examples (a seeded sample); null: all.", min=10)
+    validation_fraction: float = option(0.1, "Share of the training images held out for validation.", min=0.01, max=0.5)
+    test_fraction: float = option(
+        0.15, "Share held out for test, for sources without a test split of their own (directory, digits).", min=0.01, max=0.5
+    )
+    seed: int = option(0, "Seed of the sample and the split.")
+
+
+def link_fashion_mnist(source: str | Path = FASHION_MNIST_DIR) -> Path:
+    """Links Debian's Fashion-MNIST files into Keras' dataset cache, so that its loader reads them offline.
+
+    Only the four Fashion-MNIST file names in `<keras home>/datasets/fashion-mnist/`
+    are touched, and a file already there (a real download, say) is left as it is.
+
+    Returns:
+        The cache folder.
+
+    Raises:
+        FileNotFoundError: If the Debian package is not installed, saying how to install it.
+    """
+    from keras.src.backend.config import keras_home
+
+    source = Path(source)
+    missing = [name for name in FASHION_MNIST_FILES if not (source / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"Fashion-MNIST is not installed: {source} lacks {', '.join(missing)}. Install the Debian package with "
+            "`sudo apt-get install dataset-fashion-mnist` (`make setup` does it), or use data.source=tfds or digits."
+        )
+    # The same cache folder `keras.utils.get_file` picks.
+    base = os.path.expanduser(keras_home())
+    if not os.access(base, os.W_OK):
+        base = os.path.join("/tmp", ".keras")
+    cache = Path(base) / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True, exist_ok=True)
+    for name in FASHION_MNIST_FILES:
+        if not (cache / name).exists():
+            (cache / name).symlink_to(source / name)
+    return cache
+
+
+def load_fashion_mnist(source: str | Path = FASHION_MNIST_DIR) -> tuple[Split, Split]:
+    """The real Fashion-MNIST through `keras.datasets.fashion_mnist.load_data()`, offline.
+
+    Returns:
+        `(train, test)`: 60,000 and 10,000 uint8 images of 28x28, and int64 labels.
+    """
+    link_fashion_mnist(source)
+    (train_x, train_y), (test_x, test_y) = keras.datasets.fashion_mnist.load_data()
+    return Split(train_x, train_y.astype("int64")), Split(test_x, test_y.astype("int64"))
+
+
+def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 handwritten digits, as uint8 8x8 images (0-16 stretched to 0-255)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.clip(digits.images * 16, 0, 255).astype("uint8")
+    return images, digits.target.astype("int64")
+
+
+def load_image_directory(
+    directory: str | Path, image_size: tuple[int, int], color_mode: str = "rgb"
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Images in one sub-folder per class, read with `keras.utils.image_dataset_from_directory`.
+
+    Returns:
+        `(images, labels, class_names)`: uint8 `(n, height, width, channels)`,
+        int64 labels, and the sub-folder names in sorted order.
+
+    Raises:
+        FileNotFoundError: If the folder is missing.
+        ValueError: If it holds no class folders with images.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"Image folder not found: {directory}")
+    classes = sorted(entry.name for entry in directory.iterdir() if entry.is_dir())
+    if len(classes) < 2:
+        raise ValueError(f"{directory}: expected one sub-folder of images per class, and at least two; found {classes}.")
+    dataset = keras.utils.image_dataset_from_directory(
+        directory, labels="inferred", label_mode="int", class_names=classes, color_mode=color_mode,
+        image_size=tuple(image_size), batch_size=None, shuffle=False, verbose=False,
+    )
+    images, labels = [], []
+    for image, label in dataset.as_numpy_iterator():
+        images.append(np.clip(np.round(image), 0, 255).astype("uint8"))
+        labels.append(label)
+    if not images:
+        raise ValueError(f"{directory}: no images (.jpeg, .jpg, .png, .bmp, .gif) in its class folders.")
+    return np.stack(images), np.asarray(labels, "int64"), classes
+
+
+def load_tfds_images(name: str, data_dir: str | None = None) -> tuple[Split, Split, list[str]]:
+    """`mnist`, `fashion_mnist` or `cifar10` from tensorflow-datasets (downloaded once into `data_dir`).
+
+    Returns:
+        `(train, test, class_names)`, with uint8 `(n, height, width, channels)` images.
+    """
+    import tensorflow_datasets as tfds
+
+    if name not in TFDS_IMAGE_DATASETS:
+        raise ValueError(f"data.tfds_name: {name!r} is not one of {', '.join(TFDS_IMAGE_DATASETS)}.")
+    builder = tfds.builder(name, data_dir=data_dir)
+    builder.download_and_prepare()
+    splits = []
+    for split in ("train", "test"):
+        images, labels = [], []
+        for image, label in tfds.as_numpy(builder.as_dataset(split=split, as_supervised=True)):
+            images.append(image)
+            labels.append(label)
+        splits.append(Split(np.stack(images).astype("uint8"), np.asarray(labels, "int64")))
+    return splits[0], splits[1], list(builder.info.features["label"].names)
+
+
+def load_image_splits(config: ImageDataConfig) -> DataSplits:
+    """Loads and splits the images an `ImageDataConfig` names; the metadata holds `class_names` and `image_shape`."""
+    if config.source in ("fashion_mnist", "tfds"):
+        if config.source == "fashion_mnist":
+            train, test = load_fashion_mnist()
+            class_names = FASHION_MNIST_CLASSES
+        else:
+            train, test, class_names = load_tfds_images(config.tfds_name, config.tfds_data_dir)
+        images, labels = seeded_sample(train.inputs, train.targets, config.max_examples, config.seed)
+        train, validation = holdout_split(images, labels, config.validation_fraction, config.seed)
+    else:
+        if config.source == "digits":
+            images, labels = load_digits_images()
+            class_names = [str(digit) for digit in range(10)]
+        else:
+            if config.directory is None:
+                raise ValueError("data.directory: required when data.source is directory.")
+            images, labels, class_names = load_image_directory(config.directory, config.image_size, config.color_mode)
+        images, labels = seeded_sample(images, labels, config.max_examples, config.seed)
+        rest, test = holdout_split(images, labels, config.test_fraction, config.seed)
+        train, validation = holdout_split(
+            rest.inputs, rest.targets, config.validation_fraction / (1 - config.test_fraction), config.seed
+        )
+    metadata = {"class_names": list(class_names), "image_shape": list(train.inputs.shape[1:])}
+    return DataSplits(train, validation, test, metadata=metadata)
+
+
+
+def as_image_batch(images, image_shape: list[int] | tuple[int, ...]) -> np.ndarray:
+    """uint8 images of `image_shape`: one image `(H, W[, C])` or a batch of them.
+
+    Raises:
+        ValueError: For another dtype or shape, saying which one is expected.
+    """
+    images = np.asarray(images)
+    shape = tuple(image_shape)
+    if images.shape == shape:
+        images = images[None]
+    if images.shape[1:] != shape or images.dtype != np.uint8:
+        raise ValueError(
+            f"Expected uint8 images of shape (batch, {', '.join(map(str, shape))}), "
+            f"got {images.dtype} of shape {images.shape}."
+        )
+    return images

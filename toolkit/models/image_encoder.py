@@ -1,0 +1,120 @@
+"""The shared image trunk: raw uint8 images → rescaling and augmentation → conv blocks → a feature vector.
+
+Image classification puts a softmax head on it; captioning projects its
+features into the decoder LSTM's initial state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import keras
+
+from toolkit.config import option
+
+# keras.applications backbones a user with internet may pick, and the input scaling each expects
+# from pixels in [0, 1].
+BACKBONES = {
+    "mobilenet_v2": (keras.applications.MobileNetV2, 2.0, -1.0),
+    "efficientnet_b0": (keras.applications.EfficientNetB0, 255.0, 0.0),
+}
+
+
+@dataclass
+class AugmentationConfig:
+    """Random image changes applied in training only; 0 or "none" turns each off."""
+
+    flip: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] = option("horizontal", "Random flips.")
+    rotation: float = option(0.0, "Random rotation, as a fraction of a full turn.", min=0.0, max=0.5)
+    zoom: float = option(0.0, "Random zoom in or out by up to this fraction.", min=0.0, max=0.9)
+    translation: float = option(0.0, "Random shift by up to this fraction of the height and width.", min=0.0, max=0.5)
+    contrast: float = option(0.0, "Random contrast change by up to this factor.", min=0.0, max=1.0)
+
+
+@dataclass
+class ImageEncoderConfig:
+    """A stack of convolution blocks, or a keras.applications backbone."""
+
+    filters: list[int] = option([32, 64, 128], "Filters of each block; each block ends in pooling.")
+    convolutions_per_block: int = option(1, "Convolutions in each block.", min=1, max=4)
+    kernel_size: int = option(3, "Convolution kernel size.", min=1, max=7)
+    batch_norm: bool = option(True, "Batch normalization after each convolution.")
+    padding: Literal["same", "valid"] = option("same", "Convolution padding.")
+    pooling: Literal["max", "average"] = option("max", "Pooling at the end of each block (2x2).")
+    block_dropout: float = option(0.0, "Dropout after each block.", min=0.0, max=0.9)
+    output: Literal["global_average", "global_max", "flatten"] = option(
+        "global_average", "How the last feature map becomes a vector."
+    )
+    backbone: Literal["none", "mobilenet_v2", "efficientnet_b0"] = option(
+        "none", "A keras.applications backbone instead of the conv blocks (needs 3-channel images of 32x32 or more)."
+    )
+    backbone_weights: str | None = option(
+        "imagenet", "Backbone weights: imagenet (downloaded once, needs internet) or null for random ones."
+    )
+
+
+def image_input_stage(raw_images, augmentation: AugmentationConfig, name: str = "augmentation"):
+    """uint8 images `(batch, height, width[, channels])` → floats in [0, 1] with a channel axis, augmented in training.
+
+    Keras' random image layers act only when called with `training=True`, so
+    inference and serving see the image as it is.
+    """
+    x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(raw_images)
+    if len(raw_images.shape) == 3:
+        x = keras.layers.Reshape((*raw_images.shape[1:], 1), name="add_channel")(x)
+    layers = []
+    if augmentation.flip != "none":
+        layers.append(keras.layers.RandomFlip(augmentation.flip))
+    if augmentation.rotation:
+        layers.append(keras.layers.RandomRotation(augmentation.rotation, fill_mode="constant"))
+    if augmentation.zoom:
+        layers.append(keras.layers.RandomZoom(augmentation.zoom, fill_mode="constant"))
+    if augmentation.translation:
+        layers.append(keras.layers.RandomTranslation(augmentation.translation, augmentation.translation, fill_mode="constant"))
+    if augmentation.contrast:
+        layers.append(keras.layers.RandomContrast(augmentation.contrast, value_range=(0, 1)))
+    return keras.Sequential(layers, name=name)(x) if layers else x
+
+
+def build_image_encoder(image_shape: tuple[int, ...], config: ImageEncoderConfig, name: str = "image_encoder") -> keras.Model:
+    """The convolutional trunk: float images in [0, 1] `(height, width, channels)` → a feature vector.
+
+    Each block is `convolutions_per_block` × (Conv2D → BatchNorm → ReLU), then
+    2×2 pooling and optional dropout. It is one `keras.Model` layer, so that
+    fine-tuning can freeze it by its name.
+    """
+    images = keras.Input(image_shape, name="images")
+    if config.backbone != "none":
+        return _backbone_encoder(images, config, name)
+    x = images
+    for block, filters in enumerate(config.filters, start=1):
+        for index in range(1, config.convolutions_per_block + 1):
+            layer_name = f"block{block}_conv{index}"
+            x = keras.layers.Conv2D(
+                filters, config.kernel_size, padding=config.padding, use_bias=not config.batch_norm, name=layer_name
+            )(x)
+            if config.batch_norm:
+                x = keras.layers.BatchNormalization(name=f"{layer_name}_bn")(x)
+            x = keras.layers.ReLU(name=f"{layer_name}_relu")(x)
+        pool = keras.layers.MaxPooling2D if config.pooling == "max" else keras.layers.AveragePooling2D
+        x = pool(2, name=f"block{block}_pool")(x)
+        if config.block_dropout:
+            x = keras.layers.Dropout(config.block_dropout, name=f"block{block}_dropout")(x)
+    head = {
+        "global_average": keras.layers.GlobalAveragePooling2D,
+        "global_max": keras.layers.GlobalMaxPooling2D,
+        "flatten": keras.layers.Flatten,
+    }[config.output]
+    return keras.Model(images, head(name="features")(x), name=name)
+
+
+def _backbone_encoder(images, config: ImageEncoderConfig, name: str) -> keras.Model:
+    application, scale, offset = BACKBONES[config.backbone]
+    x = images
+    if images.shape[-1] == 1:
+        x = keras.layers.Concatenate(name="gray_to_rgb")([x, x, x])
+    x = keras.layers.Rescaling(scale, offset=offset, name="backbone_scaling")(x)
+    pooling = "max" if config.output == "global_max" else "avg"
+    backbone = application(include_top=False, weights=config.backbone_weights, input_shape=x.shape[1:], pooling=pooling)
+    return keras.Model(images, backbone(x), name=name)

@@ -4,9 +4,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
 .PHONY: run test setup
 
-setup: $(INSTALLED)
+setup: $(INSTALLED) $(FASHION_MNIST)
+
+# Real Fashion-MNIST for the image pipeline, from Debian (as root, else through sudo);
+# the package index is refreshed only if the first try cannot find the package.
+$(FASHION_MNIST):
+	$(SUDO) apt-get install -y -q dataset-fashion-mnist || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist; }
 
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,8 +23,8 @@ $(INSTALLED): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: $(INSTALLED)
+run: setup
 	$(VENV)/bin/toolkit run sentiment
 
-test: $(INSTALLED)
+test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -26,6 +26,8 @@ from toolkit.registry import pipeline_names
 HEADLINE_METRICS = {
     "sentiment": ("test", "accuracy"),
     "stock": ("test", "headline", "skill_vs_persistence"),
+    "image_classification": ("test", "accuracy"),
+    "captioning": ("test", "beam", "bleu_4"),
 }
 
 

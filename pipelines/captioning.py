@@ -11,7 +11,11 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.config import option, section
-from toolkit.data.captions import CaptionDataConfig, as_caption_lists, load_caption_splits
+from toolkit.data.captions import (
+    CaptionDataConfig,
+    as_caption_lists,
+    load_caption_splits,
+)
 from toolkit.data.images import as_image_batch
 from toolkit.evaluation.captioning import caption_metrics
 from toolkit.evaluation.plots import plot_captions
@@ -19,6 +23,7 @@ from toolkit.models.caption_decoding import CaptionDecoder
 from toolkit.models.captioner import CaptionerConfig, build_captioner
 from toolkit.pipeline import Pipeline, Split
 from toolkit.preprocessing.captions import PADDING_ID, caption_tokenizer
+from toolkit.preprocessing.images import checked_image_batch
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
@@ -115,6 +120,7 @@ class CaptioningPipeline(Pipeline):
 
     def serving_outputs(self, model, raw_inputs, metadata):
         decoding = metadata["decoding"]
+        raw_inputs = checked_image_batch(raw_inputs, metadata["image_shape"])
         decoder = CaptionDecoder(model.get_layer("network"))
         tokenizer = model.get_layer("preprocessor")
         greedy_ids, greedy_log_probability = decoder.greedy(raw_inputs, decoding["max_length"])

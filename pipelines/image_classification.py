@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import tensorflow as tf
 
 from toolkit.classifier import ClassifierPipeline
 from toolkit.config import section
 from toolkit.data.images import ImageDataConfig, as_image_batch, load_image_splits
 from toolkit.evaluation.plots import plot_misclassified
-from toolkit.models.image_classifier import ImageClassifierConfig, build_image_classifier
+from toolkit.models.image_classifier import (
+    ImageClassifierConfig,
+    build_image_classifier,
+)
+from toolkit.preprocessing.images import checked_image_batch
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
@@ -43,6 +48,9 @@ class ImageClassificationPipeline(ClassifierPipeline):
 
     def build_network(self, config: ImageClassificationConfig, data, preprocessor):
         return build_image_classifier(data.metadata["image_shape"], len(data.metadata["class_names"]), config.model)
+
+    def serving_outputs(self, model, raw_inputs, metadata):
+        return super().serving_outputs(model, checked_image_batch(raw_inputs, metadata["image_shape"]), metadata)
 
     def coerce_raw_inputs(self, raw_inputs, metadata):
         return as_image_batch(raw_inputs, metadata["image_shape"])

@@ -8,7 +8,12 @@ import tensorflow as tf
 
 from toolkit.classifier import ClassifierPipeline
 from toolkit.config import section
-from toolkit.data.text import TextDataConfig, as_text_array, labelled_text, load_text_splits
+from toolkit.data.text import (
+    TextDataConfig,
+    as_text_array,
+    labelled_text,
+    load_text_splits,
+)
 from toolkit.models.text_classifier import TextClassifierConfig, build_text_classifier
 from toolkit.pipeline import Split
 from toolkit.preprocessing.text import text_vectorizer

@@ -68,8 +68,9 @@ def test_serving_takes_uint8_images_in_a_process_without_toolkit(trained, fashio
     assert served["label"] == list(expected["label"])
     np.testing.assert_allclose(served["probabilities"], expected["probabilities"], atol=1e-5)
     assert len(served["errors"]) == 2
-    assert "uint8" in served["errors"][0] and "float32" in served["errors"][0]
-    assert "(8, 20, 28)" in served["errors"][1] or "[8,20,28]" in served["errors"][1]
+    assert "expected to be a uint8 tensor but is a float tensor" in served["errors"][0]
+    assert "images: expected uint8 images of shape [batch, 28, 28], got" in served["errors"][1]
+    assert "[8 20 28]" in served["errors"][1]
 
 
 def test_predict_rejects_a_wrong_shape_or_dtype_with_the_expected_one(trained, fashion_test):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config import option
+from toolkit.data.csv_files import read_csv, reject_rows
 from toolkit.pipeline import DataSplits, Split
 
 RAW_FEATURES = ("open", "high", "low", "close", "volume")
@@ -86,32 +87,26 @@ def read_price_csv(path: str | Path) -> dict[str, pd.DataFrame]:
             value or a price that is not positive.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Price CSV not found: {path}")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not a readable CSV: {error}") from None
+    frame = read_csv(path, "Price CSV")
     missing = [column for column in _REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
         raise ValueError(
             f"{path}: missing column(s) {', '.join(missing)}; a Yahoo-style CSV has "
             f"Date, Open, High, Low, Close, Adj Close, Volume. Columns found: {', '.join(map(str, frame.columns))}."
         )
-    frame.index = frame.index + 2  # line numbers as an editor shows them, after the header
     ticker_column = next((column for column in _TICKER_COLUMNS if column in frame.columns), None)
     dates = pd.to_datetime(frame["Date"], errors="coerce")
-    _reject(path, "Date", dates.isna(), "missing or unreadable date")
+    reject_rows(path, "Date", dates.isna(), "missing or unreadable date")
     value_columns = [c for c in (*_REQUIRED_COLUMNS[1:], "Adj Close") if c in frame.columns]
     for column in value_columns:
         values = pd.to_numeric(frame[column], errors="coerce")
-        _reject(path, column, values.isna(), "missing or non-numeric value (rows with gaps are rejected, not filled)")
+        reject_rows(path, column, values.isna(), "missing or non-numeric value (rows with gaps are rejected, not filled)")
         bad = values < 0 if column == "Volume" else values <= 0
-        _reject(path, column, bad, "negative volume" if column == "Volume" else "price that is not positive")
+        reject_rows(path, column, bad, "negative volume" if column == "Volume" else "price that is not positive")
         frame[column] = values.astype("float64")
     frame["Date"] = dates
     keys = [ticker_column, "Date"] if ticker_column else ["Date"]
-    _reject(path, "Date", frame.duplicated(keys, keep="first"), "duplicate date" + (" for its ticker" if ticker_column else ""))
+    reject_rows(path, "Date", frame.duplicated(keys, keep="first"), "duplicate date" + (" for its ticker" if ticker_column else ""))
     groups = frame.groupby(ticker_column, sort=True) if ticker_column else [(path.stem, frame)]
     return {str(ticker): _adjusted(rows) for ticker, rows in groups}
 
@@ -292,8 +287,3 @@ def _adjusted(rows: pd.DataFrame) -> pd.DataFrame:
         adjusted.index = pd.DatetimeIndex(rows["Date"], name="date")
     return adjusted.astype("float64")
 
-
-def _reject(path: Path, column: str, bad: pd.Series, problem: str) -> None:
-    if bad.any():
-        lines = [int(line) for line in bad[bad].index[:5]]
-        raise ValueError(f"{path}: column {column!r}: {problem} on line(s) {', '.join(map(str, lines))}.")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config import option
+from toolkit.data.csv_files import read_csv, reject_rows
 from toolkit.data.splits import holdout_split, seeded_sample, three_way_split
 from toolkit.pipeline import DataSplits, Split
 
@@ -85,28 +86,23 @@ def load_text_csv(
         ValueError: Naming the file, column and rows at fault.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Text CSV not found: {path}")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not a readable CSV: {error}") from None
+    frame = read_csv(path, "Text CSV")
     for column in (text_column, label_column):
         if column not in frame.columns:
             raise ValueError(f"{path}: no column {column!r}; columns are {', '.join(map(str, frame.columns))}.")
     texts = frame[text_column]
     empty = texts.isna() | (texts.astype(str).str.strip() == "")
-    _reject_rows(path, text_column, empty, "empty text")
-    _reject_rows(path, label_column, frame[label_column].isna(), "missing label")
+    reject_rows(path, text_column, empty, "empty text")
+    reject_rows(path, label_column, frame[label_column].isna(), "missing label")
     labels = frame[label_column]
     if pd.api.types.is_integer_dtype(labels):
         class_names = class_names or [str(i) for i in range(int(labels.max()) + 1)]
-        _reject_rows(path, label_column, (labels < 0) | (labels >= len(class_names)), "label id out of range")
+        reject_rows(path, label_column, (labels < 0) | (labels >= len(class_names)), "label id out of range")
         ids = labels.to_numpy(dtype="int64")
     else:
         names = labels.astype(str)
         class_names = class_names or sorted(names.unique())
-        _reject_rows(path, label_column, ~names.isin(class_names), f"label not in {class_names}")
+        reject_rows(path, label_column, ~names.isin(class_names), f"label not in {class_names}")
         ids = names.map({name: index for index, name in enumerate(class_names)}).to_numpy(dtype="int64")
     return texts.astype(str).to_numpy(dtype=object), ids, list(class_names)
 
@@ -171,9 +167,3 @@ def load_text_splits(config: TextDataConfig) -> DataSplits:
     )
     return DataSplits(train, validation, test, metadata={"class_names": class_names})
 
-
-def _reject_rows(path: Path, column: str, bad: pd.Series, problem: str) -> None:
-    if bad.any():
-        # +2: pandas counts from 0 after the header line; editors count lines from 1.
-        lines = [int(index) + 2 for index in bad[bad].index[:5]]
-        raise ValueError(f"{path}: column {column!r}: {problem} on line(s) {', '.join(map(str, lines))}.")

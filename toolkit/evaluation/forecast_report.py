@@ -6,7 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.evaluation.forecasting import diebold_mariano_p_value, forecast_metrics, skill_verdict
+from toolkit.evaluation.forecasting import (
+    diebold_mariano_p_value,
+    forecast_metrics,
+    skill_verdict,
+)
 from toolkit.evaluation.plots import plot_forecast
 from toolkit.pipeline import Split
 

@@ -10,7 +10,11 @@ from keras import activations, constraints, initializers, ops, regularizers
 from keras.src.backend import cudnn_ok
 from keras.src.backend import lstm as backend_fused_lstm
 
-from toolkit.layers.cell_options import DropoutRNNCell, check_rate, serialize_weight_options
+from toolkit.layers.cell_options import (
+    DropoutRNNCell,
+    check_rate,
+    serialize_weight_options,
+)
 
 
 @keras.saving.register_keras_serializable(package="toolkit")

@@ -5,7 +5,11 @@ from __future__ import annotations
 import keras
 from keras import activations, constraints, initializers, ops, regularizers
 
-from toolkit.layers.cell_options import DropoutRNNCell, check_rate, serialize_weight_options
+from toolkit.layers.cell_options import (
+    DropoutRNNCell,
+    check_rate,
+    serialize_weight_options,
+)
 
 
 @keras.saving.register_keras_serializable(package="toolkit")

@@ -10,7 +10,12 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from toolkit.models.captioner import EMBEDDING_NAME, HEAD_NAME, decoder_layers, initial_states
+from toolkit.models.captioner import (
+    EMBEDDING_NAME,
+    HEAD_NAME,
+    decoder_layers,
+    initial_states,
+)
 from toolkit.preprocessing.captions import END_ID, PADDING_ID, START_ID
 
 

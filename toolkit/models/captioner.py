@@ -8,7 +8,12 @@ import keras
 
 from toolkit.config import option, section
 from toolkit.layers import LSTM, ProjectedInitialState
-from toolkit.models.image_encoder import AugmentationConfig, ImageEncoderConfig, build_image_encoder, image_input_stage
+from toolkit.models.image_encoder import (
+    AugmentationConfig,
+    ImageEncoderConfig,
+    build_image_encoder,
+    image_input_stage,
+)
 
 ENCODER_NAME = "image_encoder"
 BRIDGE_NAME = "initial_state"

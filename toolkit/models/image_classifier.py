@@ -7,7 +7,12 @@ from dataclasses import dataclass
 import keras
 
 from toolkit.config import option, section
-from toolkit.models.image_encoder import AugmentationConfig, ImageEncoderConfig, build_image_encoder, image_input_stage
+from toolkit.models.image_encoder import (
+    AugmentationConfig,
+    ImageEncoderConfig,
+    build_image_encoder,
+    image_input_stage,
+)
 
 
 @dataclass

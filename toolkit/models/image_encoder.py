@@ -40,6 +40,10 @@ class ImageEncoderConfig:
     convolutions_per_block: int = option(1, "Convolutions in each block.", min=1, max=4)
     kernel_size: int = option(3, "Convolution kernel size.", min=1, max=7)
     batch_norm: bool = option(True, "Batch normalization after each convolution.")
+    batch_norm_momentum: float = option(
+        0.99, "Momentum of batch norm's moving statistics; lower it for runs of a few hundred steps, whose "
+        "statistics would otherwise still be near their initial values at inference.", min=0.0, max=1.0
+    )
     padding: Literal["same", "valid"] = option("same", "Convolution padding.")
     pooling: Literal["max", "average"] = option("max", "Pooling at the end of each block (2x2).")
     block_dropout: float = option(0.0, "Dropout after each block.", min=0.0, max=0.9)
@@ -95,7 +99,7 @@ def build_image_encoder(image_shape: tuple[int, ...], config: ImageEncoderConfig
                 filters, config.kernel_size, padding=config.padding, use_bias=not config.batch_norm, name=layer_name
             )(x)
             if config.batch_norm:
-                x = keras.layers.BatchNormalization(name=f"{layer_name}_bn")(x)
+                x = keras.layers.BatchNormalization(momentum=config.batch_norm_momentum, name=f"{layer_name}_bn")(x)
             x = keras.layers.ReLU(name=f"{layer_name}_relu")(x)
         pool = keras.layers.MaxPooling2D if config.pooling == "max" else keras.layers.AveragePooling2D
         x = pool(2, name=f"block{block}_pool")(x)

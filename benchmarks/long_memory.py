@@ -21,7 +21,10 @@ import keras
 import numpy as np
 
 from toolkit.data.adding_problem import CONSTANT_GUESS_MSE, adding_problem
-from toolkit.evaluation.gradient_probe import gradient_norms_per_timestep, plot_gradient_norms
+from toolkit.evaluation.gradient_probe import (
+    gradient_norms_per_timestep,
+    plot_gradient_norms,
+)
 from toolkit.layers import LSTM, SimpleRNNCell
 
 RECURRENT_LAYERS = {

@@ -10,7 +10,13 @@ import pytest
 import tensorflow as tf
 
 from toolkit.config import ConfigError, load_config
-from toolkit.training import TrainerConfig, compile_model, distribution_strategy, fit, make_optimizer
+from toolkit.training import (
+    TrainerConfig,
+    compile_model,
+    distribution_strategy,
+    fit,
+    make_optimizer,
+)
 
 SMOKE = Path(__file__).resolve().parents[1] / "configs" / "sentiment_smoke.yaml"
 

@@ -147,16 +147,21 @@ def fit(
         # Not a resume: logs left by an earlier run that finished training belong to that run.
         for stale in (history_path, work_dir / "training_log.csv"):
             stale.unlink(missing_ok=True)
+    total_epochs = epochs or config.epochs
+    # Before the history recorder, which then sees each epoch's learning rate.
+    schedules = (
+        [keras.callbacks.LearningRateScheduler(_cosine_schedule(model.optimizer.learning_rate, total_epochs))]
+        if config.learning_rate_schedule == "cosine"
+        else []
+    )
     callbacks = [
+        *schedules,
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(best_path, monitor=monitor, save_best_only=True, save_weights_only=True),
         keras.callbacks.CSVLogger(str(work_dir / "training_log.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(work_dir / "logs"), write_graph=False),
         _HistoryRecorder(history_path),
     ]
-    total_epochs = epochs or config.epochs
-    if config.learning_rate_schedule == "cosine":
-        callbacks.append(keras.callbacks.LearningRateScheduler(_cosine_schedule(model.optimizer.learning_rate, total_epochs)))
     if config.early_stopping_patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.early_stopping_patience))
     # Last, so that every other callback has seen the epoch before it is backed up.

@@ -17,7 +17,11 @@ from toolkit.data.captions import (
     read_coco_captions,
     read_flickr8k_captions,
 )
-from toolkit.data.shapes_captions import HELD_OUT_COMBINATIONS, generate, load_shapes_captions
+from toolkit.data.shapes_captions import (
+    HELD_OUT_COMBINATIONS,
+    generate,
+    load_shapes_captions,
+)
 
 
 def mentions_held_out(captions: list[str]) -> bool:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toolkit.data.text import TextDataConfig, load_movie_reviews, load_text_csv, load_text_splits
+from toolkit.data.text import (
+    TextDataConfig,
+    load_movie_reviews,
+    load_text_csv,
+    load_text_splits,
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from tests.helpers import random_sequences
-from toolkit.evaluation.gradient_probe import gradient_norms_per_timestep, plot_gradient_norms
+from toolkit.evaluation.gradient_probe import (
+    gradient_norms_per_timestep,
+    plot_gradient_norms,
+)
 from toolkit.layers import LSTM, SimpleRNNCell
 
 

@@ -8,7 +8,13 @@ import pytest
 import tensorflow as tf
 
 from tests.helpers import random_sequences
-from toolkit.layers import LSTM, LearnedInitialState, ProjectedInitialState, SimpleRNNCell, rnn_state_sizes
+from toolkit.layers import (
+    LSTM,
+    LearnedInitialState,
+    ProjectedInitialState,
+    SimpleRNNCell,
+    rnn_state_sizes,
+)
 
 RECURRENT_LAYERS = {
     "our_lstm": lambda: LSTM(4),

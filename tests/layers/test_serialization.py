@@ -9,7 +9,13 @@ import keras
 import numpy as np
 import pytest
 
-from toolkit.layers import LSTM, LearnedInitialState, LSTMCell, ProjectedInitialState, SimpleRNNCell
+from toolkit.layers import (
+    LSTM,
+    LearnedInitialState,
+    LSTMCell,
+    ProjectedInitialState,
+    SimpleRNNCell,
+)
 
 TOKENS = np.array([[3, 5, 2, 0, 0], [1, 2, 3, 4, 5], [7, 0, 0, 0, 0]], "int32")
 FEATURES = np.random.default_rng(0).standard_normal((3, 6)).astype("float32")

@@ -107,5 +107,5 @@ def test_fine_tuning_on_a_new_tickers_csv_learns_its_momentum(trained, tmp_path)
     after = task.evaluate(held_out_csv)
     assert len(history["loss"]) == 8 and "val_loss" in history
     assert set(after["per_ticker"]) == {"HELD"}
-    assert after["headline"]["skill_vs_persistence"] < min(1.0, before - 0.1), (before, after["headline"])
+    assert after["headline"]["skill_vs_persistence"] < min(0.9, before - 0.05), (before, after["headline"])
     assert after["headline"]["verdict"].startswith("The model beats persistence")

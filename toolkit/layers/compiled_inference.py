@@ -1,0 +1,143 @@
+"""A compiled inference path for the LSTM: a small batch runs its whole recurrence as one XLA program.
+
+Keras runs a recurrence as a `tf.while_loop` whose every step is a handful of
+TensorFlow ops. With a batch of one, each op does almost no work, so the
+time goes into dispatching them: in a SavedModel, and far more in an eager
+call, where every step is dispatched from Python. Compiled with XLA, the
+loop becomes one fused program. With a large batch the matmuls dominate,
+XLA gains nothing, and the layer keeps Keras' loop.
+
+Gradients still work: under a `GradientTape`, the backward pass re-runs
+Keras' loop (which TensorFlow can differentiate) and differentiates that,
+since XLA cannot compile the forward pass with the accumulators a
+while-loop's gradient needs.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import tensorflow as tf
+
+# Batches up to this size take the compiled path; larger ones keep Keras' loop.
+SMALL_BATCH = 16
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def can_compile(layer, sequences, training) -> bool:
+    """Whether `layer`'s call on `sequences` may use the compiled path at all.
+
+    Inference only, in float32, without unrolling, and with a sequence length
+    fixed in the graph (or an eager call): XLA compiles a program per
+    length, so a serving signature of variable length keeps Keras' loop.
+    """
+    return (
+        not training
+        and not layer.unroll
+        and layer.compute_dtype == "float32"
+        and layer.cell.kernel.dtype == "float32"
+        and sequences.shape[1] is not None
+    )
+
+
+def compiled_or_keras_loop(layer, sequences, initial_state, mask, keras_loop):
+    """Runs the recurrence compiled for a small batch, and with `keras_loop` otherwise.
+
+    Args:
+        layer: The `LSTM` layer.
+        sequences: `(batch, time, features)`.
+        initial_state: `[h₀, c₀]`.
+        mask: Boolean `(batch, time)` or `None`.
+        keras_loop: `(sequences, initial_state, mask) -> (last_output, outputs, states)`,
+            Keras' own loop.
+
+    Returns:
+        `(last_output, outputs, [h, c])`, as Keras' loop returns them.
+    """
+    batch = sequences.shape[0]
+    if batch is not None:
+        if batch <= SMALL_BATCH:
+            return _compiled(layer, sequences, initial_state, mask, keras_loop)
+        return keras_loop(sequences, initial_state, mask)
+    return tf.cond(
+        tf.shape(sequences)[0] <= SMALL_BATCH,
+        lambda: _compiled(layer, sequences, initial_state, mask, keras_loop),
+        lambda: keras_loop(sequences, initial_state, mask),
+    )
+
+
+def _compiled(layer, sequences, initial_state, mask, keras_loop):
+    function = _COMPILED.get(layer)
+    if function is None:
+        activation, recurrent_activation = layer.cell.activation, layer.cell.recurrent_activation
+        options = (layer.go_backwards, layer.zero_output_for_mask, layer.return_sequences)
+
+        def recurrence(*args):
+            return lstm_recurrence(activation, recurrent_activation, *options, *args)
+
+        # One function per layer: one shared across layers would retrace for each of them.
+        function = _COMPILED[layer] = tf.function(recurrence, jit_compile=True, reduce_retracing=True)
+    cell = layer.cell
+    weights = [cell.kernel, cell.recurrent_kernel] + ([] if cell.bias is None else [cell.bias])
+
+    def forward(sequences, h, c):
+        # Every input cut from the tape, so that the compiled function is called without the
+        # accumulators of a differentiable while-loop, which XLA cannot compile.
+        tensors = [tf.stop_gradient(tf.convert_to_tensor(value)) for value in [sequences, h, c, *weights]]
+        return function(*tensors[:3], mask, *tensors[3:])
+
+    @tf.custom_gradient
+    def differentiable_forward(sequences, h, c):
+        def gradient(*upstream, variables=None):
+            with tf.GradientTape() as tape:
+                tape.watch([sequences, h, c])
+                last_output, outputs, states = keras_loop(sequences, [h, c], mask)
+            targets = [last_output, outputs, *states]
+            grads = tape.gradient(targets, [sequences, h, c, *(variables or [])], output_gradients=list(upstream))
+            return grads[:3], grads[3:]
+
+        return forward(sequences, h, c), gradient
+
+    last_output, outputs, h, c = differentiable_forward(sequences, initial_state[0], initial_state[1])
+    return last_output, outputs, [h, c]
+
+
+def lstm_recurrence(
+    activation, recurrent_activation, go_backwards: bool, zero_output_for_mask: bool, return_sequences: bool,
+    sequences, h, c, mask, kernel, recurrent_kernel, bias=None,
+):
+    """The LSTM equations over a sequence in plain TensorFlow ops, with Keras' mask and output conventions.
+
+    Returns:
+        `(last_output, outputs, h, c)`; `outputs` is `(batch, time, units)` in
+        processing order if `return_sequences`, else the last output
+        `(batch, 1, units)`.
+    """
+    steps = tf.transpose(sequences, [1, 0, 2])
+    keep = None if mask is None else tf.transpose(tf.cast(mask, tf.bool))
+    if go_backwards:
+        steps = tf.reverse(steps, [0])
+        keep = None if keep is None else tf.reverse(keep, [0])
+    count = tf.shape(steps)[0]
+    # Every step's output is kept only if it is returned.
+    written = (tf.TensorArray(sequences.dtype, size=count),) if return_sequences else ()
+
+    def body(t, h, c, output, *written):
+        z = tf.matmul(steps[t], kernel) + tf.matmul(h, recurrent_kernel)
+        if bias is not None:
+            z += bias
+        z_i, z_f, z_g, z_o = tf.split(z, 4, axis=-1)
+        new_c = recurrent_activation(z_f) * c + recurrent_activation(z_i) * activation(z_g)
+        new_h = recurrent_activation(z_o) * activation(new_c)
+        new_output = new_h
+        if keep is not None:
+            step_keep = keep[t][:, None]
+            new_h, new_c = tf.where(step_keep, new_h, h), tf.where(step_keep, new_c, c)
+            new_output = tf.where(step_keep, new_output, tf.zeros_like(h) if zero_output_for_mask else output)
+        return (t + 1, new_h, new_c, new_output, *(array.write(t, new_output) for array in written))
+
+    _, h, c, last_output, *written = tf.while_loop(
+        lambda t, *_: t < count, body, (tf.constant(0), h, c, tf.zeros_like(h), *written)
+    )
+    outputs = tf.transpose(written[0].stack(), [1, 0, 2]) if return_sequences else last_output[:, None]
+    return last_output, outputs, h, c

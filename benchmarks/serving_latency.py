@@ -69,15 +69,21 @@ def layer_latency(calls: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         for name, model in models.items():
             model.export(f"{folder}/{name}", verbose=False)
-            serve = tf.saved_model.load(f"{folder}/{name}").serve
+            loaded = tf.saved_model.load(f"{folder}/{name}")  # kept: its variables live as long as it does
+            serve = loaded.serve
             np.testing.assert_allclose(serve(tf.constant(batch)).numpy(), models["ours"].predict_on_batch(batch), atol=1e-4)
-            results[name] = {
-                "saved_model_batch_1": percentiles(lambda: force(serve(tf.constant(one))), calls),
-                "saved_model_batch_64": percentiles(lambda: force(serve(tf.constant(batch))), max(calls // 10, 10)),
-                "predict_batch_1": percentiles(lambda: force(model.predict(one, verbose=0)), max(calls // 10, 10)),
-                "eager_call_batch_1": percentiles(lambda: force(model(one)), max(calls // 10, 10)),
-            }
+            results[name] = time_paths(model, serve, one, batch, calls)
     return results
+
+
+def time_paths(model: keras.Model, serve, one: np.ndarray, batch: np.ndarray, calls: int) -> dict:
+    """Latency of one model's serving paths."""
+    return {
+        "saved_model_batch_1": percentiles(lambda: force(serve(tf.constant(one))), calls),
+        "saved_model_batch_64": percentiles(lambda: force(serve(tf.constant(batch))), max(calls // 10, 10)),
+        "predict_batch_1": percentiles(lambda: force(model.predict(one, verbose=0)), max(calls // 10, 10)),
+        "eager_call_batch_1": percentiles(lambda: force(model(one)), max(calls // 10, 10)),
+    }
 
 
 def synthetic_input(spec: tf.TensorSpec) -> np.ndarray:

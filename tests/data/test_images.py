@@ -92,6 +92,7 @@ def test_tfds_loaders_offline_with_mock_data(name, shape):
 def test_digits_are_small_uint8_images_split_three_ways():
     images, labels = load_digits_images()
     assert images.shape == (1797, 8, 8) and images.dtype == np.uint8 and images.max() == 255
+    assert np.bincount(labels).min() > 170  # about 180 of each digit
     data = load_image_splits(ImageDataConfig(source="digits"))
     assert len(data.train) + len(data.validation) + len(data.test) == 1797
     assert data.metadata == {"class_names": [str(d) for d in range(10)], "image_shape": [8, 8]}

@@ -72,7 +72,7 @@ def test_beam_of_width_one_is_greedy(trained, test_images):
 
 def test_beam_search_finds_captions_at_least_as_likely_as_greedy(trained, test_images):
     decoder = CaptionDecoder(trained.task.network)
-    greedy_ids, greedy_score = decoder.greedy(test_images, 16)
+    _, greedy_score = decoder.greedy(test_images, 16)
     beam_ids, beam_score = decoder.beam_search(test_images, 16, beam_width=4, length_penalty=0.0)
     assert np.all(beam_score.numpy() >= greedy_score.numpy() - 1e-4)
     np.testing.assert_allclose(log_probability(decoder, test_images, beam_ids.numpy()), beam_score.numpy(), rtol=1e-4)

@@ -21,9 +21,14 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+# Run as a script, this folder comes first on the path, and its pipelines.py would shadow
+# the `pipelines` package that `toolkit.load` imports.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
 import keras
 import numpy as np

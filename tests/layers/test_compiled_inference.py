@@ -95,3 +95,23 @@ def test_an_export_serves_small_and_large_batches(tmp_path):
     for batch in (1, 40):
         x = np.random.default_rng(batch).normal(size=(batch, 9, 3)).astype("float32")
         np.testing.assert_allclose(loaded.serve(tf.constant(x)), model(x), atol=1e-5)
+
+
+def test_only_training_asks_for_the_cudnn_kernel(monkeypatch):
+    from toolkit.layers import lstm
+
+    requests = []
+
+    def fused_kernel_unavailable(*args, **kwargs):  # as the backend answers on a CPU
+        requests.append(kwargs.get("return_sequences"))
+        raise NotImplementedError
+
+    monkeypatch.setattr(lstm, "backend_fused_lstm", fused_kernel_unavailable)
+    layer = LSTM(3)
+    inputs = np.zeros((2, 5, 4), "float32")
+    layer(inputs, training=False)
+    assert requests == []  # an export traced on a GPU then holds no GPU-only op
+    layer(inputs, training=True)
+    assert requests == [False]
+    with pytest.raises(ValueError, match="use_cudnn=True, but cuDNN cannot run this configuration"):
+        LSTM(3, use_cudnn=True)(inputs, training=False)

@@ -212,8 +212,10 @@ class LSTM(keras.layers.RNN):
     Its constructor has the shape of `keras.layers.LSTM`, so it replaces it in
     one line, and its weights copy one to one to and from it. On a GPU, when the
     configuration matches the standard equations (`tanh`/`sigmoid`, a bias, no
-    recurrent dropout, no unrolling), the sequence runs through the same fused
-    cuDNN kernel as Keras' layer; elsewhere the cell runs step by step. In
+    recurrent dropout, no unrolling), training runs through the same fused
+    cuDNN kernel as Keras' layer; elsewhere the cell runs step by step.
+    Inference keeps off cuDNN (unless `use_cudnn=True`), so that a model
+    exported on a GPU machine still serves on a CPU-only one. In
     inference on up to `compiled_inference.SMALL_BATCH` sequences of a length
     fixed in the graph, the whole recurrence runs as one XLA-compiled program
     (see `toolkit.layers.compiled_inference`): much faster for a single
@@ -237,7 +239,8 @@ class LSTM(keras.layers.RNN):
             initial state of the same sample in the next batch. Default: `False`.
         unroll: Whether to unroll the loop (faster for short sequences, more
             memory). Default: `False`.
-        use_cudnn: `"auto"`, `True` or `False`, as in `keras.layers.LSTM`.
+        use_cudnn: `"auto"` (cuDNN for training where it can run), `True`
+            (always, inference and exports included, or fail) or `False`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -330,7 +333,9 @@ class LSTM(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if self.use_cudnn in ("auto", True) and not self.cell.recurrent_dropout:
+        # With "auto", inference never takes the cuDNN kernel: a SavedModel traced on a GPU would
+        # otherwise hold a GPU-only op and fail to load on a CPU (keras #18504, tensorflow #77442).
+        if (self.use_cudnn is True or (self.use_cudnn == "auto" and training)) and not self.cell.recurrent_dropout:
             try:
                 return self._fused_loop(sequences, initial_state, mask, training)
             except NotImplementedError:

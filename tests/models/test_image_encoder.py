@@ -1,0 +1,31 @@
+"""The shared image encoder: conv blocks, heads, augmentation in training only, and a keras.applications backbone."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from toolkit.models.image_encoder import AugmentationConfig, ImageEncoderConfig, build_image_encoder, image_input_stage
+
+
+def test_blocks_pool_by_two_and_heads_shape_the_features():
+    encoder = build_image_encoder((32, 32, 3), ImageEncoderConfig(filters=[4, 8], convolutions_per_block=2))
+    assert encoder.output.shape == (None, 8)
+    assert [layer.name for layer in encoder.layers if "conv" in layer.name and layer.name.endswith(("1", "2"))][:2] == [
+        "block1_conv1", "block1_conv2"]
+    flat = build_image_encoder((32, 32, 3), ImageEncoderConfig(filters=[4, 8], output="flatten", pooling="average"))
+    assert flat.output.shape == (None, 8 * 8 * 8)
+
+
+def test_input_stage_rescales_adds_a_channel_and_augments_only_in_training():
+    raw = keras.Input((6, 6), dtype="uint8")
+    stage = keras.Model(raw, image_input_stage(raw, AugmentationConfig(flip="horizontal", translation=0.2, contrast=0.3)))
+    images = np.random.default_rng(0).integers(0, 256, (16, 6, 6)).astype("uint8")
+    np.testing.assert_allclose(stage(images, training=False).numpy()[..., 0], images / 255, atol=1e-6)
+    assert not np.allclose(stage(images, training=True).numpy()[..., 0], images / 255)
+
+
+def test_a_keras_applications_backbone_can_replace_the_blocks():
+    config = ImageEncoderConfig(backbone="mobilenet_v2", backbone_weights=None)  # imagenet weights need a download
+    encoder = build_image_encoder((64, 64, 1), config)
+    assert encoder(np.zeros((2, 64, 64, 1), "float32")).shape == (2, 1280)

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from toolkit.config import option, section
+from toolkit.data.caption_pairs import caption_pairs
 from toolkit.data.captions import (
     CaptionDataConfig,
     as_caption_lists,
     load_caption_splits,
 )
 from toolkit.data.images import as_image_batch
-from toolkit.evaluation.captioning import caption_metrics
+from toolkit.evaluation.captioning import caption_metrics, token_accuracy
 from toolkit.evaluation.plots import plot_captions
 from toolkit.models.caption_decoding import CaptionDecoder
 from toolkit.models.captioner import CaptionerConfig, build_captioner
@@ -96,27 +96,8 @@ class CaptioningPipeline(Pipeline):
         return [keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")]
 
     def dataset(self, split: Split, preprocessor, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
-        """Batches of `((images, ids[:-1]), ids[1:])`.
-
-        Training (`shuffle=True`) draws one reference per image each epoch;
-        otherwise every (image, reference) pair is used once.
-        """
-        counts = np.array([len(references) for references in split.targets])
-        flat = np.array([caption for references in split.targets for caption in references], dtype=object)
-        ids = _padded_concat([preprocessor(flat[start : start + 4096]) for start in range(0, len(flat), 4096)])
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        if shuffle:
-            data = tf.data.Dataset.from_tensor_slices((split.inputs, starts, counts)).shuffle(len(counts), seed=seed)
-            data = data.map(
-                lambda image, start, count: (image, start + tf.random.uniform([], 0, count, dtype=start.dtype)),
-                num_parallel_calls=tf.data.AUTOTUNE,
-            )
-        else:
-            rows = np.arange(len(flat))
-            images = np.repeat(np.arange(len(counts)), counts)
-            data = tf.data.Dataset.from_tensor_slices((split.inputs[images], rows))
-        data = data.map(lambda image, row: ((image, ids[row][:-1]), ids[row][1:]), num_parallel_calls=tf.data.AUTOTUNE)
-        return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        """Batches of `((images, ids[:-1]), ids[1:])`; training draws one reference per image each epoch."""
+        return caption_pairs(split, preprocessor, batch_size, shuffle, seed)
 
     def serving_outputs(self, model, raw_inputs, metadata):
         decoding = metadata["decoding"]
@@ -149,7 +130,7 @@ class CaptioningPipeline(Pipeline):
             "examples": len(references),
             "beam": caption_metrics(references, list(outputs["caption"])),
             "greedy": caption_metrics(references, list(outputs["greedy_caption"])),
-            "token_accuracy": _token_accuracy(task, split),
+            "token_accuracy": token_accuracy(task.network, caption_pairs(split, task.preprocessor, 256, shuffle=False)),
             "samples": [
                 {"beam": str(outputs["caption"][i]), "greedy": str(outputs["greedy_caption"][i]), "references": references[i]}
                 for i in range(min(5, len(references)))
@@ -160,18 +141,3 @@ class CaptioningPipeline(Pipeline):
                           plots_dir / f"{prefix}captions.png")
         return result
 
-
-def _token_accuracy(task, split: Split) -> float:
-    """Teacher-forced next-word accuracy over every reference, padding left out."""
-    hits = total = 0
-    for (images, inputs), targets in task.pipeline.dataset(split, task.preprocessor, 256, shuffle=False):
-        predicted = tf.argmax(task.network([images, inputs], training=False), axis=-1)
-        counted = targets != PADDING_ID
-        hits += int(tf.reduce_sum(tf.cast((predicted == targets) & counted, tf.int32)))
-        total += int(tf.reduce_sum(tf.cast(counted, tf.int32)))
-    return hits / max(total, 1)
-
-
-def _padded_concat(batches: list[tf.Tensor]) -> tf.Tensor:
-    length = max(int(batch.shape[1]) for batch in batches)
-    return tf.concat([tf.pad(batch, [[0, 0], [0, length - batch.shape[1]]]) for batch in batches], axis=0)

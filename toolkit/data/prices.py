@@ -256,6 +256,51 @@ def windows_from_frame(frame: pd.DataFrame, window: int, horizon: int, ticker: s
     return windows(as_price_frame(frame), ticker, window, horizon)
 
 
+def windows_from_csv(path: str | Path, window: int, horizon: int) -> WindowSplit:
+    """Every window of every ticker in a Yahoo-style CSV, in date order; MASE's scale from each whole series."""
+    joined = concat_windows([windows(frame, ticker, window, horizon) for ticker, frame in read_price_csv(path).items()])
+    order = np.argsort(joined.dates, kind="stable")
+    return WindowSplit(
+        joined.inputs[order], joined.targets[order], joined.tickers[order], joined.dates[order], joined.naive_scale
+    )
+
+
+def as_window_batch(raw_inputs, window: int) -> np.ndarray:
+    """float32 windows `(batch, window, 5)` from an array, a DataFrame of recent rows, or CSV paths.
+
+    A DataFrame (columns `RAW_FEATURES` or Yahoo's) and each CSV of one
+    ticker give one window: their last `window` days.
+
+    Raises:
+        ValueError: For too few rows, a CSV of several tickers, or an array
+            of another shape, saying what is expected.
+    """
+    if isinstance(raw_inputs, (str, Path)) or (
+        isinstance(raw_inputs, (list, tuple)) and raw_inputs and all(isinstance(x, (str, Path)) for x in raw_inputs)
+    ):
+        paths = [raw_inputs] if isinstance(raw_inputs, (str, Path)) else raw_inputs
+        return np.concatenate([as_window_batch(_single_series(path), window) for path in paths])
+    if isinstance(raw_inputs, pd.DataFrame):
+        if len(raw_inputs) < window:
+            raise ValueError(f"predict: {len(raw_inputs)} rows given; the model needs the last {window} days.")
+        return as_price_frame(raw_inputs).to_numpy("float32")[None, -window:]
+    values = np.asarray(raw_inputs, dtype="float32")
+    values = values[None] if values.ndim == 2 else values
+    if values.ndim != 3 or values.shape[1:] != (window, len(RAW_FEATURES)):
+        raise ValueError(
+            f"predict: expected windows of shape (batch, {window}, {len(RAW_FEATURES)}) with columns "
+            f"{', '.join(RAW_FEATURES)}, got {values.shape}."
+        )
+    return values
+
+
+def _single_series(path) -> pd.DataFrame:
+    series = read_price_csv(path)
+    if len(series) != 1:
+        raise ValueError(f"{path}: holds {len(series)} tickers ({', '.join(series)}); predict takes one ticker per file.")
+    return next(iter(series.values()))
+
+
 def as_price_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A frame with `RAW_FEATURES` columns from one in our layout or in Yahoo's (adjusted as documented)."""
     if all(column in frame.columns for column in RAW_FEATURES):

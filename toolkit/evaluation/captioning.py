@@ -1,11 +1,14 @@
-"""Caption metrics: corpus BLEU-1 to BLEU-4 (NLTK) against every reference, and exact matches."""
+"""Caption metrics: corpus BLEU-1 to BLEU-4 (NLTK) against every reference, exact matches, token accuracy."""
 
 from __future__ import annotations
 
 import re
 import warnings
 
+import tensorflow as tf
 from nltk.translate.bleu_score import corpus_bleu
+
+from toolkit.preprocessing.captions import PADDING_ID
 
 _PUNCTUATION = re.compile(r"[^\w\s]")
 BLEU_WEIGHTS = {
@@ -48,3 +51,14 @@ def caption_metrics(references: list[list[str]], hypotheses: list[str]) -> dict:
     matches = [hypothesis in image for hypothesis, image in zip(tokenized_hypotheses, tokenized_references)]
     result["exact_match"] = sum(matches) / max(len(matches), 1)
     return result
+
+
+def token_accuracy(network, pairs) -> float:
+    """Teacher-forced next-word accuracy of a captioner over `((images, ids[:-1]), ids[1:])` batches, padding left out."""
+    hits = total = 0
+    for (images, inputs), targets in pairs:
+        predicted = tf.argmax(network([images, inputs], training=False), axis=-1)
+        counted = targets != PADDING_ID
+        hits += int(tf.reduce_sum(tf.cast((predicted == targets) & counted, tf.int32)))
+        total += int(tf.reduce_sum(tf.cast(counted, tf.int32)))
+    return hits / max(total, 1)

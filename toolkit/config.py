@@ -125,18 +125,23 @@ def save_config(config: Any, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
-def describe(cls: type, indent: str = "") -> str:
-    """Documents every field of a config class: key, type, default and help."""
+def describe(cls: type, indent: str = "", defaults: Any = None) -> str:
+    """Documents every field of a config class: key, type, default and help.
+
+    Defaults are those of `cls()` itself, so a section shows the values its
+    parent gives it (a pipeline's own trainer epochs, say).
+    """
+    defaults = cls() if defaults is None else defaults
     lines = []
     hints = get_type_hints(cls)
     for field in dataclasses.fields(cls):
         kind = hints[field.name]
         help_text = field.metadata.get("help", "")
+        default = getattr(defaults, field.name)
         if dataclasses.is_dataclass(kind):
             lines.append(f"{indent}{field.name}: {help_text}")
-            lines.append(describe(kind, indent + "  "))
+            lines.append(describe(kind, indent + "  ", default))
         else:
-            default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
             lines.append(f"{indent}{field.name} ({_type_name(kind)}, default {default!r}): {help_text}")
     return "\n".join(lines)
 

@@ -6,8 +6,9 @@ Usage:
 Each configuration is Embedding(20000, 128) → recurrent → Dense(1) over
 sequences of length 200 in batches of 64: a single LSTM(128), a
 Bidirectional one, and two stacked. Ours and Keras' layer get the same
-weights and are timed interleaved (ours, Keras', ours, ...) so that drift of
-this machine hits both alike; a ratio above 1 means ours is faster. The
+weights and are timed interleaved (ours, Keras', ours, ...); each ratio is
+the median over rounds of the ratio within a round, so that drift of this
+machine between rounds cancels out. A ratio above 1 means ours is faster. The
 script also measures a float32 matrix-multiply peak in the same process and
 reports the LSTM's achieved GFLOP/s against it.
 """
@@ -69,8 +70,14 @@ def matmul_peak(size: int = 2048, repeats: int = 20) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def interleaved(run_ours, run_keras, rounds: int) -> tuple[float, float]:
-    """Median seconds per call of each, timed A B A B ... after a warm-up of each."""
+def interleaved(run_ours, run_keras, rounds: int) -> tuple[float, float, float]:
+    """Times A B A B ... after a warm-up of each.
+
+    Returns:
+        The median seconds per call of each, and the median over rounds of
+        Keras' time divided by ours within the round: each round's pair ran
+        back to back, so drift of the machine between rounds cancels out.
+    """
     run_ours(), run_keras()
     ours, theirs = [], []
     for _ in range(rounds):
@@ -78,7 +85,8 @@ def interleaved(run_ours, run_keras, rounds: int) -> tuple[float, float]:
             started = time.perf_counter()
             run()
             times.append(time.perf_counter() - started)
-    return float(np.median(ours)), float(np.median(theirs))
+    ratio = float(np.median(np.array(theirs) / np.array(ours)))
+    return float(np.median(ours)), float(np.median(theirs)), ratio
 
 
 def measure(recurrent: str, rounds: int, steps: int) -> dict:
@@ -95,15 +103,15 @@ def measure(recurrent: str, rounds: int, steps: int) -> dict:
     def predictor(model):
         return lambda: [model.predict_on_batch(x) for _ in range(steps)]
 
-    train_ours, train_theirs = interleaved(trainer(ours), trainer(theirs), rounds)
-    infer_ours, infer_theirs = interleaved(predictor(ours), predictor(theirs), rounds)
+    train_ours, train_theirs, train_ratio = interleaved(trainer(ours), trainer(theirs), rounds)
+    infer_ours, infer_theirs, infer_ratio = interleaved(predictor(ours), predictor(theirs), rounds)
     sequences = BATCH * steps
     return {
         "configuration": recurrent,
         "train_sequences_per_second": {"ours": sequences / train_ours, "keras": sequences / train_theirs},
-        "train_ratio": train_theirs / train_ours,
+        "train_ratio": train_ratio,
         "infer_sequences_per_second": {"ours": sequences / infer_ours, "keras": sequences / infer_theirs},
-        "infer_ratio": infer_theirs / infer_ours,
+        "infer_ratio": infer_ratio,
         "train_gflops_ours": lstm_flops(recurrent, True) * steps / train_ours / 1e9,
         "infer_gflops_ours": lstm_flops(recurrent, False) * steps / infer_ours / 1e9,
     }

@@ -98,3 +98,13 @@ def test_cosine_schedule_decays_the_learning_rate_by_epoch(tmp_path):
     data = tf.data.Dataset.from_tensor_slices((np.ones((8, 2), "float32"), np.ones((8, 1), "float32"))).batch(4)
     history = fit(model, data, None, config, tmp_path)
     np.testing.assert_allclose(history["learning_rate"], [0.1, 0.1 * (1 + np.cos(np.pi / 4)) / 2, 0.05, 0.1 * (1 + np.cos(3 * np.pi / 4)) / 2], rtol=1e-5)
+
+
+def test_a_new_run_in_a_finished_runs_folder_starts_a_fresh_history(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    config = TrainerConfig(epochs=2, verbose=0, early_stopping_patience=None)
+    compile_model(model, config, "mse", [])
+    data = tf.data.Dataset.from_tensor_slices((np.ones((8, 2), "float32"), np.ones((8, 1), "float32"))).batch(4)
+    assert len(fit(model, data, None, config, tmp_path)["loss"]) == 2
+    assert len(fit(model, data, None, config, tmp_path, epochs=3)["loss"]) == 3  # not 5: no resume, no leftovers
+    assert len((tmp_path / "training_log.csv").read_text().strip().splitlines()) == 1 + 3

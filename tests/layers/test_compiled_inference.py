@@ -44,7 +44,7 @@ def test_small_and_large_batches_match_keras(options, batch, compiled_calls):
     ours, theirs = twin_layers(**options)
     inputs = np.random.default_rng(1).normal(size=(batch, 12, 5)).astype("float32")
     compiled_calls.clear()
-    for actual, expected in zip(tf.nest.flatten(ours(inputs)), tf.nest.flatten(theirs(inputs))):
+    for actual, expected in zip(tf.nest.flatten(ours(inputs)), tf.nest.flatten(theirs(inputs)), strict=True):
         np.testing.assert_allclose(actual, expected, atol=1e-5)
     assert compiled_calls == ([ours] if batch <= SMALL_BATCH else [])
 
@@ -72,7 +72,7 @@ def test_gradients_in_inference_mode_match_keras(in_function):
         return tape.gradient(loss, [inputs, *layer.trainable_weights])
 
     run = tf.function(gradients) if in_function else gradients
-    for actual, expected in zip(run(ours), run(theirs)):
+    for actual, expected in zip(run(ours), run(theirs), strict=True):
         np.testing.assert_allclose(actual, expected, atol=1e-5)
 
 

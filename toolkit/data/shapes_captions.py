@@ -154,7 +154,7 @@ def _draw(rng: np.random.Generator, shapes: list[dict], relation: str | None) ->
     level = rng.uniform(20, 90)
     image = rng.normal(level, 14, (IMAGE_SIZE, IMAGE_SIZE, 3))
     centers = _centers(rng, len(shapes), relation)
-    for shape, center in zip(shapes, centers):
+    for shape, center in zip(shapes, centers, strict=True):
         radius = rng.uniform(*SIZES[shape["size"]])
         color = np.array(COLORS[shape["color"]]) + rng.normal(0, 12, 3)
         mask = shape_mask(shape["kind"], center, radius)

@@ -48,7 +48,7 @@ def caption_metrics(references: list[list[str]], hypotheses: list[str]) -> dict:
             name: float(corpus_bleu(tokenized_references, tokenized_hypotheses, weights=weights))
             for name, weights in BLEU_WEIGHTS.items()
         }
-    matches = [hypothesis in image for hypothesis, image in zip(tokenized_hypotheses, tokenized_references)]
+    matches = [hypothesis in image for hypothesis, image in zip(tokenized_hypotheses, tokenized_references, strict=True)]
     result["exact_match"] = sum(matches) / max(len(matches), 1)
     return result
 

@@ -13,12 +13,12 @@ from toolkit.layers import LSTM, LSTMCell, SimpleRNNCell
 TOLERANCE = 1e-5
 
 
-def outputs_and_gradients(model: keras.Model, inputs: np.ndarray):
+def outputs_and_gradients(model: keras.Model, inputs: np.ndarray, training: bool = False):
     """Returns the model's outputs and the gradients of a fixed loss w.r.t. inputs and weights."""
     x = tf.constant(inputs)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        outputs = model(x)
+        outputs = model(x, training=training)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         # A non-linear loss, different per output, so that no gradient is trivially uniform.
         loss = sum(tf.reduce_sum(tf.sin(o * (k + 1))) for k, o in enumerate(outputs))
@@ -59,17 +59,18 @@ LSTM_CASES = {
 }
 
 
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
 @pytest.mark.parametrize("use_mask", [False, True], ids=["dense", "masked"])
 @pytest.mark.parametrize("case", sorted(LSTM_CASES))
-def test_lstm_matches_keras_outputs_states_and_gradients(case, use_mask):
+def test_lstm_matches_keras_outputs_states_and_gradients(case, use_mask, training):
     inputs = random_sequences(3, 7, 5)
     if use_mask:
         inputs[0, 5:] = 0.0  # a padded tail
         inputs[1, :2] = 0.0  # a padded head
     reference, ours = build_pair(LSTM_CASES[case], features=5, use_mask=use_mask)
 
-    expected_outputs, expected_grads = outputs_and_gradients(reference, inputs)
-    actual_outputs, actual_grads = outputs_and_gradients(ours, inputs)
+    expected_outputs, expected_grads = outputs_and_gradients(reference, inputs, training)
+    actual_outputs, actual_grads = outputs_and_gradients(ours, inputs, training)
 
     assert len(actual_outputs) == len(expected_outputs)
     for actual, expected in zip(actual_outputs, expected_outputs):

@@ -1,15 +1,15 @@
 """A compiled inference path for the LSTM: a small batch runs its whole recurrence as one XLA program.
 
-Keras runs a recurrence as a `tf.while_loop` whose every step is a handful of
+A recurrence runs as a `tf.while_loop` whose every step is a handful of
 TensorFlow ops. With a batch of one, each op does almost no work, so the
 time goes into dispatching them: in a SavedModel, and far more in an eager
 call, where every step is dispatched from Python. Compiled with XLA, the
 loop becomes one fused program. With a large batch the matmuls dominate,
-XLA gains nothing, and the layer keeps Keras' loop.
+XLA gains nothing, and the layer keeps its uncompiled loop.
 
 Gradients still work: under a `GradientTape`, the backward pass re-runs
-Keras' loop (which TensorFlow can differentiate) and differentiates that,
-since XLA cannot compile the forward pass with the accumulators a
+the uncompiled loop (which TensorFlow can differentiate) and differentiates
+that, since XLA cannot compile the forward pass with the accumulators a
 while-loop's gradient needs.
 """
 
@@ -19,7 +19,9 @@ import weakref
 
 import tensorflow as tf
 
-# Batches up to this size take the compiled path; larger ones keep Keras' loop.
+from toolkit.layers.lstm_recurrence import lstm_recurrence
+
+# Batches up to this size take the compiled path; larger ones run uncompiled.
 SMALL_BATCH = 16
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -29,7 +31,7 @@ def can_compile(layer, sequences, training) -> bool:
 
     Inference only, in float32, without unrolling, and with a sequence length
     fixed in the graph (or an eager call): XLA compiles a program per
-    length, so a serving signature of variable length keeps Keras' loop.
+    length, so a serving signature of variable length runs uncompiled.
     """
     return (
         not training
@@ -40,16 +42,16 @@ def can_compile(layer, sequences, training) -> bool:
     )
 
 
-def compiled_or_keras_loop(layer, sequences, initial_state, mask, keras_loop):
-    """Runs the recurrence compiled for a small batch, and with `keras_loop` otherwise.
+def compiled_or_uncompiled(layer, sequences, initial_state, mask, uncompiled_loop):
+    """Runs the recurrence compiled for a small batch, and with `uncompiled_loop` otherwise.
 
     Args:
         layer: The `LSTM` layer.
         sequences: `(batch, time, features)`.
         initial_state: `[h₀, c₀]`.
         mask: Boolean `(batch, time)` or `None`.
-        keras_loop: `(sequences, initial_state, mask) -> (last_output, outputs, states)`,
-            Keras' own loop.
+        uncompiled_loop: `(sequences, initial_state, mask) -> (last_output, outputs, states)`,
+            the same recurrence run op by op.
 
     Returns:
         `(last_output, outputs, [h, c])`, as Keras' loop returns them.
@@ -57,16 +59,16 @@ def compiled_or_keras_loop(layer, sequences, initial_state, mask, keras_loop):
     batch = sequences.shape[0]
     if batch is not None:
         if batch <= SMALL_BATCH:
-            return _compiled(layer, sequences, initial_state, mask, keras_loop)
-        return keras_loop(sequences, initial_state, mask)
+            return _compiled(layer, sequences, initial_state, mask, uncompiled_loop)
+        return uncompiled_loop(sequences, initial_state, mask)
     return tf.cond(
         tf.shape(sequences)[0] <= SMALL_BATCH,
-        lambda: _compiled(layer, sequences, initial_state, mask, keras_loop),
-        lambda: keras_loop(sequences, initial_state, mask),
+        lambda: _compiled(layer, sequences, initial_state, mask, uncompiled_loop),
+        lambda: uncompiled_loop(sequences, initial_state, mask),
     )
 
 
-def _compiled(layer, sequences, initial_state, mask, keras_loop):
+def _compiled(layer, sequences, initial_state, mask, uncompiled_loop):
     function = _COMPILED.get(layer)
     if function is None:
         activation, recurrent_activation = layer.cell.activation, layer.cell.recurrent_activation
@@ -91,7 +93,7 @@ def _compiled(layer, sequences, initial_state, mask, keras_loop):
         def gradient(*upstream, variables=None):
             with tf.GradientTape() as tape:
                 tape.watch([sequences, h, c])
-                last_output, outputs, states = keras_loop(sequences, [h, c], mask)
+                last_output, outputs, states = uncompiled_loop(sequences, [h, c], mask)
             targets = [last_output, outputs, *states]
             grads = tape.gradient(targets, [sequences, h, c, *(variables or [])], output_gradients=list(upstream))
             return grads[:3], grads[3:]
@@ -101,43 +103,3 @@ def _compiled(layer, sequences, initial_state, mask, keras_loop):
     last_output, outputs, h, c = differentiable_forward(sequences, initial_state[0], initial_state[1])
     return last_output, outputs, [h, c]
 
-
-def lstm_recurrence(
-    activation, recurrent_activation, go_backwards: bool, zero_output_for_mask: bool, return_sequences: bool,
-    sequences, h, c, mask, kernel, recurrent_kernel, bias=None,
-):
-    """The LSTM equations over a sequence in plain TensorFlow ops, with Keras' mask and output conventions.
-
-    Returns:
-        `(last_output, outputs, h, c)`; `outputs` is `(batch, time, units)` in
-        processing order if `return_sequences`, else the last output
-        `(batch, 1, units)`.
-    """
-    steps = tf.transpose(sequences, [1, 0, 2])
-    keep = None if mask is None else tf.transpose(tf.cast(mask, tf.bool))
-    if go_backwards:
-        steps = tf.reverse(steps, [0])
-        keep = None if keep is None else tf.reverse(keep, [0])
-    count = tf.shape(steps)[0]
-    # Every step's output is kept only if it is returned.
-    written = (tf.TensorArray(sequences.dtype, size=count),) if return_sequences else ()
-
-    def body(t, h, c, output, *written):
-        z = tf.matmul(steps[t], kernel) + tf.matmul(h, recurrent_kernel)
-        if bias is not None:
-            z += bias
-        z_i, z_f, z_g, z_o = tf.split(z, 4, axis=-1)
-        new_c = recurrent_activation(z_f) * c + recurrent_activation(z_i) * activation(z_g)
-        new_h = recurrent_activation(z_o) * activation(new_c)
-        new_output = new_h
-        if keep is not None:
-            step_keep = keep[t][:, None]
-            new_h, new_c = tf.where(step_keep, new_h, h), tf.where(step_keep, new_c, c)
-            new_output = tf.where(step_keep, new_output, tf.zeros_like(h) if zero_output_for_mask else output)
-        return (t + 1, new_h, new_c, new_output, *(array.write(t, new_output) for array in written))
-
-    _, h, c, last_output, *written = tf.while_loop(
-        lambda t, *_: t < count, body, (tf.constant(0), h, c, tf.zeros_like(h), *written)
-    )
-    outputs = tf.transpose(written[0].stack(), [1, 0, 2]) if return_sequences else last_output[:, None]
-    return last_output, outputs, h, c

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 import keras
+import tensorflow as tf
 from keras import activations, constraints, initializers, ops, regularizers
 
 # The backend's fused LSTM (cuDNN on a GPU; `NotImplementedError` where it cannot run),
@@ -15,7 +18,12 @@ from toolkit.layers.cell_options import (
     check_rate,
     serialize_weight_options,
 )
-from toolkit.layers.compiled_inference import can_compile, compiled_or_keras_loop
+from toolkit.layers.compiled_inference import can_compile, compiled_or_uncompiled
+from toolkit.layers.lstm_recurrence import lstm_recurrence, trainable_lstm_recurrence
+
+# The activations whose derivatives `trainable_lstm_recurrence` has written out.
+_TANH = (activations.tanh, tf.tanh, ops.tanh)
+_SIGMOID = (activations.sigmoid, tf.sigmoid, ops.sigmoid)
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -344,19 +352,58 @@ class LSTM(keras.layers.RNN):
                         "LSTM: use_cudnn=True, but cuDNN cannot run this configuration "
                         "on this machine. Pass use_cudnn='auto' to fall back to the cell."
                     ) from None
+        if not self._runs_own_loop(sequences, training):
+            return super().inner_loop(sequences, initial_state, mask=mask, training=training)
+        if training:
+            sequences = self._dropped_out(sequences)
+            return self._own_loop(trainable_lstm_recurrence, sequences, initial_state, mask)
         if can_compile(self, sequences, training):
-            return compiled_or_keras_loop(self, sequences, initial_state, mask, self._keras_loop)
-        return super().inner_loop(sequences, initial_state, mask=mask, training=training)
+            return compiled_or_uncompiled(self, sequences, initial_state, mask, self._uncompiled_loop)
+        return self._uncompiled_loop(sequences, initial_state, mask)
 
-    def _keras_loop(self, sequences, initial_state, mask):
-        last_output, outputs, states = super().inner_loop(sequences, initial_state, mask=mask, training=False)
-        return last_output, outputs, list(states)
+    def _runs_own_loop(self, sequences, training) -> bool:
+        """Whether this call runs our recurrence (`lstm_recurrence`) rather than Keras' generic loop.
+
+        Training needs the standard `tanh` and `sigmoid`, whose derivatives the
+        hand-written backward pass uses, and no recurrent dropout; weights and
+        inputs must share a dtype (mixed precision keeps Keras' loop).
+        """
+        cell = self.cell
+        if self.unroll or keras.backend.standardize_dtype(sequences.dtype) != cell.kernel.dtype:
+            return False
+        return not training or (
+            not cell.recurrent_dropout
+            and cell.activation in _TANH
+            and cell.recurrent_activation in _SIGMOID
+        )
+
+    def _uncompiled_loop(self, sequences, initial_state, mask):
+        cell = self.cell
+        return self._own_loop(
+            functools.partial(lstm_recurrence, cell.activation, cell.recurrent_activation),
+            sequences, initial_state, mask,
+        )
+
+    def _own_loop(self, recurrence, sequences, initial_state, mask):
+        cell = self.cell
+        last_output, outputs, h, c = recurrence(
+            self.go_backwards, self.zero_output_for_mask, self.return_sequences,
+            sequences, initial_state[0], initial_state[1], mask,
+            cell.kernel, cell.recurrent_kernel, cell.bias,
+        )
+        return last_output, outputs, [h, c]
+
+    def _dropped_out(self, sequences):
+        """`sequences` with the cell's input dropout: one mask per sequence, the same at every step."""
+        if not self.cell.dropout:
+            return sequences
+        step_mask = self.cell.get_dropout_mask(sequences[:, 0, :])
+        return sequences * ops.expand_dims(step_mask, axis=1)
 
     def _fused_loop(self, sequences, initial_state, mask, training):
         cell = self.cell
-        if training and cell.dropout:
-            step_mask = cell.get_dropout_mask(sequences[:, 0, :])
-            sequences = sequences * ops.expand_dims(step_mask, axis=1)
+        if training:
+            sequences = self._dropped_out(sequences)
         return backend_fused_lstm(
             sequences,
             initial_state[0],

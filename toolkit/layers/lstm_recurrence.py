@@ -121,7 +121,8 @@ def trainable_lstm_recurrence(
         _, h, c, last_output, *arrays = tf.while_loop(
             lambda t, *_: t < count, body, (tf.constant(0), h0, c0, tf.zeros_like(h0), *arrays)
         )
-        gate_terms, cell_terms, forget_gates, previous_h = (array.stack() for array in arrays[:4])
+        # Read back step by step: stacking them would copy every step's values once more.
+        gate_terms, cell_terms, forget_gates, previous_h = arrays[:4]
         results = (last_output, arrays[4].stack(), h, c) if return_sequences else (last_output, h, c)
 
         def gradient(*upstream):
@@ -142,17 +143,17 @@ def trainable_lstm_recurrence(
                     d_output = tf.zeros_like(d_output) if zero_output_for_mask else (1 - step_keep) * d_output
                 else:
                     d_output = tf.zeros_like(d_output)
-                d_new_c += d_new_h * cell_terms[t]
-                d_z_t = tf.concat([d_new_c, d_new_c, d_new_c, d_new_h], -1) * gate_terms[t]
+                d_new_c += d_new_h * cell_terms.read(t)
+                d_z_t = tf.concat([d_new_c, d_new_c, d_new_c, d_new_h], -1) * gate_terms.read(t)
                 d_previous_h = tf.matmul(d_z_t, recurrent_kernel_t)
-                d_previous_c = d_new_c * forget_gates[t]
+                d_previous_c = d_new_c * forget_gates.read(t)
                 if keep_float is not None:
                     d_previous_h += (1 - step_keep) * d_h
                     d_previous_c += (1 - step_keep) * d_c
                 return (
                     t - 1, d_previous_h, d_previous_c, d_output,
                     d_kernel + tf.matmul(steps[t], d_z_t, transpose_a=True),
-                    d_recurrent_kernel + tf.matmul(previous_h[t], d_z_t, transpose_a=True),
+                    d_recurrent_kernel + tf.matmul(previous_h.read(t), d_z_t, transpose_a=True),
                     d_z.write(t, d_z_t),
                 )
 

@@ -218,16 +218,26 @@ class LSTM(keras.layers.RNN):
     """Long Short-Term Memory layer: our `LSTMCell` run over a sequence.
 
     Its constructor has the shape of `keras.layers.LSTM`, so it replaces it in
-    one line, and its weights copy one to one to and from it. On a GPU, when the
-    configuration matches the standard equations (`tanh`/`sigmoid`, a bias, no
-    recurrent dropout, no unrolling), training runs through the same fused
-    cuDNN kernel as Keras' layer; elsewhere the cell runs step by step.
+    one line, and its weights copy one to one to and from it. How it runs:
+
+    - Training on a GPU, when the configuration matches the standard
+      equations (`tanh`/`sigmoid`, a bias, no recurrent dropout, no
+      unrolling): the same fused cuDNN kernel as Keras' layer.
+    - Training elsewhere with `tanh`/`sigmoid` and no recurrent dropout:
+      `lstm_recurrence.trainable_lstm_recurrence`, whose backpropagation
+      through time is written by hand rather than left to automatic
+      differentiation of the loop.
+    - Inference on up to `compiled_inference.SMALL_BATCH` sequences of a
+      length fixed in the graph: the whole recurrence as one XLA-compiled
+      program (see `toolkit.layers.compiled_inference`), much faster for a
+      single example, exported or eager, and differentiable all the same.
+    - Other inference: `lstm_recurrence.lstm_recurrence`, the equations as
+      one `tf.while_loop`.
+    - Anything else (other activations or recurrent dropout in training,
+      unrolling, mixed precision): the cell, step by step in Keras' loop.
+
     Inference keeps off cuDNN (unless `use_cudnn=True`), so that a model
-    exported on a GPU machine still serves on a CPU-only one. In
-    inference on up to `compiled_inference.SMALL_BATCH` sequences of a length
-    fixed in the graph, the whole recurrence runs as one XLA-compiled program
-    (see `toolkit.layers.compiled_inference`): much faster for a single
-    example, exported or eager, and differentiable all the same.
+    exported on a GPU machine still serves on a CPU-only one.
 
     Args:
         units: Positive integer, dimensionality of the output space.

@@ -7,7 +7,9 @@ Part 1 builds Embedding(20000, 128) → LSTM(128) → Dense(2) twice, on our
 `LSTM` and on `keras.layers.LSTM` with the same weights, exports both with
 `model.export()`, and times, for each: the SavedModel's `serve` at batch 1
 and 64 (p50 and p99), `model.predict` on one example, and a direct eager
-call `model(x)` on one example. Sequences are 200 tokens long.
+call `model(x)` on one example. Sequences are 200 tokens long. Ours and
+Keras' calls of a path alternate in blocks, so that drift of the machine
+hits both.
 
 Part 2 times each pipeline run given with `--run` (such as
 `--run sentiment=saved_models/sentiment/mine`): its `serving_default` at
@@ -47,15 +49,8 @@ def build(ours: bool) -> keras.Model:
 
 
 def percentiles(call, calls: int) -> dict:
-    """p50 and p99 in milliseconds of `calls` timed calls, after three warm-up calls."""
-    for _ in range(3):
-        call()
-    times = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return {"p50_ms": 1000 * float(np.percentile(times, 50)), "p99_ms": 1000 * float(np.percentile(times, 99))}
+    """p50 and p99 in milliseconds of about `calls` timed calls, each block after a warm-up call."""
+    return interleaved_percentiles({"call": call}, calls)["call"]
 
 
 def force(outputs):
@@ -65,30 +60,49 @@ def force(outputs):
 
 
 def layer_latency(calls: int) -> dict:
+    """Each serving path's latency, ours and Keras' timed interleaved (ours, Keras', ours, ...)."""
     rng = np.random.default_rng(0)
     one = rng.integers(1, VOCABULARY, (1, LENGTH)).astype("int32")
     batch = rng.integers(1, VOCABULARY, (64, LENGTH)).astype("int32")
     models = {"ours": build(True), "keras": build(False)}
     models["keras"].set_weights(models["ours"].get_weights())
-    results = {}
     with tempfile.TemporaryDirectory() as folder:
+        loaded = {}  # kept: a SavedModel's variables live as long as its loaded object
         for name, model in models.items():
             model.export(f"{folder}/{name}", verbose=False)
-            loaded = tf.saved_model.load(f"{folder}/{name}")  # kept: its variables live as long as it does
-            serve = loaded.serve
-            np.testing.assert_allclose(serve(tf.constant(batch)).numpy(), models["ours"].predict_on_batch(batch), atol=1e-4)
-            results[name] = time_paths(model, serve, one, batch, calls)
-    return results
+            loaded[name] = tf.saved_model.load(f"{folder}/{name}")
+            served = loaded[name].serve(tf.constant(batch)).numpy()
+            np.testing.assert_allclose(served, models["ours"].predict_on_batch(batch), atol=1e-4)
+        paths = {
+            "saved_model_batch_1": (lambda name: lambda: force(loaded[name].serve(tf.constant(one))), calls),
+            "saved_model_batch_64": (lambda name: lambda: force(loaded[name].serve(tf.constant(batch))), max(calls // 10, 10)),
+            "predict_batch_1": (lambda name: lambda: force(models[name].predict(one, verbose=0)), max(calls // 10, 10)),
+            "eager_call_batch_1": (lambda name: lambda: force(models[name](one)), max(calls // 10, 10)),
+        }
+        timed = {path: interleaved_percentiles({name: call(name) for name in models}, count) for path, (call, count) in paths.items()}
+    return {name: {path: timed[path][name] for path in paths} for name in models}
 
 
-def time_paths(model: keras.Model, serve, one: np.ndarray, batch: np.ndarray, calls: int) -> dict:
-    """Latency of one model's serving paths."""
-    return {
-        "saved_model_batch_1": percentiles(lambda: force(serve(tf.constant(one))), calls),
-        "saved_model_batch_64": percentiles(lambda: force(serve(tf.constant(batch))), max(calls // 10, 10)),
-        "predict_batch_1": percentiles(lambda: force(model.predict(one, verbose=0)), max(calls // 10, 10)),
-        "eager_call_batch_1": percentiles(lambda: force(model(one)), max(calls // 10, 10)),
-    }
+def interleaved_percentiles(calls_by_name: dict, calls: int, blocks: int = 10) -> dict:
+    """p50 and p99 in milliseconds of `calls` timed calls of each, in alternating blocks.
+
+    Each takes its turn for a block of `calls // blocks` timed calls, after
+    one untimed call: a slow spell of the machine hits every call alike,
+    while within a block a model serves warm, as a server serving it would.
+    """
+    times = {name: [] for name in calls_by_name}
+    for _ in range(blocks):
+        for name, call in calls_by_name.items():
+            call()
+            for _ in range(max(calls // blocks, 1)):
+                started = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - started)
+    return {name: _percentiles(values) for name, values in times.items()}
+
+
+def _percentiles(times: list[float]) -> dict:
+    return {"p50_ms": 1000 * float(np.percentile(times, 50)), "p99_ms": 1000 * float(np.percentile(times, 99))}
 
 
 def synthetic_input(spec: tf.TensorSpec) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The LSTM's compiled inference path for small batches: same outputs and gradients as Keras' loop, in every mode."""
+"""The LSTM's compiled inference path for small batches: same outputs and gradients as keras.layers.LSTM, in every mode."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_gradients_in_inference_mode_match_keras(in_function):
         np.testing.assert_allclose(actual, expected, atol=1e-5)
 
 
-def test_variable_length_and_training_keep_keras_loop(compiled_calls):
+def test_variable_length_and_training_run_uncompiled(compiled_calls):
     layer = LSTM(4)
     layer.build((None, None, 3))
     layer(np.zeros((2, 7, 3), "float32"), training=True)

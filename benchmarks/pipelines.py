@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -37,14 +36,15 @@ HEADLINE_METRICS = {
 
 def run_pipeline(name: str, output_dir: Path) -> dict:
     """Runs one default pipeline in a child process and measures it."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "toolkit", "run", name, "--run-name", "benchmark", "--output-dir", str(output_dir)],
-        check=True,
-    )
+    command = [sys.executable, "-m", "toolkit", "run", name, "--run-name", "benchmark", "--output-dir", str(output_dir)]
+    child = subprocess.Popen(command)
+    # wait4 gives this child's own resource usage, peak memory included.
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, command)
     metrics = json.loads((output_dir / name / "benchmark" / "metrics.json").read_text())
     path = HEADLINE_METRICS.get(name, ("test", "accuracy"))
     value = metrics
@@ -55,8 +55,7 @@ def run_pipeline(name: str, output_dir: Path) -> dict:
         "seconds": round(seconds, 1),
         "metric": " ".join(path),
         "value": value,
-        # ru_maxrss of children is the largest child so far, so this is exact only when it grew.
-        "peak_memory_mib": round(peak_kib / 1024, 0) if peak_kib > before else None,
+        "peak_memory_mib": round(usage.ru_maxrss / 1024),
     }
 
 
@@ -73,8 +72,7 @@ def main() -> None:
     print("| pipeline | wall time | quality | peak memory |")
     print("|---|---|---|---|")
     for r in results:
-        memory = f"{r['peak_memory_mib']:.0f} MiB" if r["peak_memory_mib"] else "n/a"
-        print(f"| {r['pipeline']} | {r['seconds'] / 60:.1f} min | {r['metric']} {r['value']:.4f} | {memory} |")
+        print(f"| {r['pipeline']} | {r['seconds'] / 60:.1f} min | {r['metric']} {r['value']:.4f} | {r['peak_memory_mib']} MiB |")
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "pipelines.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
 

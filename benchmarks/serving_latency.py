@@ -60,7 +60,7 @@ def force(outputs):
 
 
 def layer_latency(calls: int) -> dict:
-    """Each serving path's latency, ours and Keras' timed interleaved (ours, Keras', ours, ...)."""
+    """Each serving path's latency, ours and Keras' timed in alternating blocks (see `interleaved_percentiles`)."""
     rng = np.random.default_rng(0)
     one = rng.integers(1, VOCABULARY, (1, LENGTH)).astype("int32")
     batch = rng.integers(1, VOCABULARY, (64, LENGTH)).astype("int32")

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from tests.helpers import random_sequences
 from toolkit.layers import LSTM, lstm
+from toolkit.layers.compiled_inference import SMALL_BATCH
 from toolkit.layers.lstm_recurrence import lstm_recurrence, trainable_lstm_recurrence
 
 BATCH, TIME, FEATURES, UNITS = 4, 7, 3, 5
@@ -135,3 +136,24 @@ def test_a_model_trains_the_same_compiled_with_xla():
         np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
     for after_xla, after_graph in zip(models[1].get_weights(), models[0].get_weights(), strict=True):
         np.testing.assert_allclose(after_xla, after_graph, atol=1e-5)
+
+
+def test_inference_beyond_the_compiled_path_runs_our_loop(monkeypatch):
+    calls = []
+    original = lstm.lstm_recurrence
+
+    def spy(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(lstm, "lstm_recurrence", spy)
+    ours, theirs = LSTM(4), keras.layers.LSTM(4)
+    inputs = random_sequences(SMALL_BATCH + 1, 5, 3)
+    ours(inputs), theirs(inputs)
+    theirs.set_weights(ours.get_weights())
+    calls.clear()
+    np.testing.assert_allclose(ours(inputs), theirs(inputs), atol=1e-5)
+    assert len(calls) == 1  # a batch too large to compile
+    variable_length = tf.function(ours, input_signature=[tf.TensorSpec([None, None, 3])])
+    np.testing.assert_allclose(variable_length(tf.constant(inputs[:2])), theirs(inputs[:2]), atol=1e-5)
+    assert len(calls) == 2  # a length unknown when traced

@@ -102,4 +102,3 @@ def _compiled(layer, sequences, initial_state, mask, uncompiled_loop):
 
     last_output, outputs, h, c = differentiable_forward(sequences, initial_state[0], initial_state[1])
     return last_output, outputs, [h, c]
-

@@ -1,45 +1,16 @@
-"""The base class every task pipeline fills in, and the data splits it hands around."""
+"""The base class every task pipeline fills in."""
 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-
-@dataclass
-class Split:
-    """Raw inputs and their targets, such as review strings and label ids."""
-
-    inputs: Any
-    targets: Any
-
-    def __len__(self) -> int:
-        return len(self.targets)
-
-
-@dataclass
-class DataSplits:
-    """What a pipeline's loader returns.
-
-    Attributes:
-        train: Fitted on, and the only split preprocessing is adapted on.
-        validation: Watched for early stopping and the best checkpoint.
-        test: Held out; reported in `metrics.json`.
-        metadata: Facts the model needs at serving time, such as `class_names`.
-        extra_tests: Further held-out splits reported beside `test`.
-    """
-
-    train: Split
-    validation: Split
-    test: Split
-    metadata: dict = field(default_factory=dict)
-    extra_tests: dict[str, Split] = field(default_factory=dict)
+from toolkit.data.splits import DataSplits, Split
 
 
 class Pipeline(abc.ABC):

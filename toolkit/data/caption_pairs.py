@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from toolkit.pipeline import Split
+from toolkit.data.splits import Split
 
 
 def caption_pairs(split: Split, tokenizer, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:

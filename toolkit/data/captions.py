@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from toolkit.config import option
 from toolkit.data.shapes_captions import load_shapes_captions
-from toolkit.pipeline import DataSplits, Split
+from toolkit.data.splits import DataSplits, Split
 
 
 @dataclass

@@ -11,8 +11,7 @@ import keras
 import numpy as np
 
 from toolkit.config import option
-from toolkit.data.splits import holdout_split, seeded_sample
-from toolkit.pipeline import DataSplits, Split
+from toolkit.data.splits import DataSplits, Split, holdout_split, seeded_sample
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = (

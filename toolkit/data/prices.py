@@ -22,7 +22,7 @@ import pandas as pd
 
 from toolkit.config import option
 from toolkit.data.csv_files import read_csv, reject_rows
-from toolkit.pipeline import DataSplits, Split
+from toolkit.data.splits import DataSplits, TimeOrderedSplit
 
 RAW_FEATURES = ("open", "high", "low", "close", "volume")
 CLOSE = RAW_FEATURES.index("close")
@@ -55,7 +55,7 @@ class PriceDataConfig:
 
 
 @dataclass
-class WindowSplit(Split):
+class WindowSplit(TimeOrderedSplit):
     """Windows of raw prices and the log change of the close to each of the next `horizon` days.
 
     Attributes:
@@ -70,6 +70,9 @@ class WindowSplit(Split):
     tickers: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     dates: np.ndarray = field(default_factory=lambda: np.array([], dtype="datetime64[D]"))
     naive_scale: dict[str, float] = field(default_factory=dict)
+
+    def times(self) -> np.ndarray:
+        return self.dates
 
 
 def read_price_csv(path: str | Path) -> dict[str, pd.DataFrame]:

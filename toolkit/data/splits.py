@@ -1,11 +1,102 @@
-"""Seeded, stratified train/validation/test splits."""
+"""The data splits a pipeline hands around, and seeded, stratified ways to cut them."""
 
 from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from toolkit.pipeline import Split
+
+@dataclass
+class Split:
+    """Raw inputs and their targets, such as review strings and label ids."""
+
+    inputs: Any
+    targets: Any
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def holdout(self, fraction: float, seed: int) -> tuple[Split, Split | None]:
+        """Holds out a random `fraction` of the examples, for validation while fine-tuning.
+
+        Returns:
+            `(kept, held_out)`; `held_out` is `None` when `fraction` rounds to no example.
+        """
+        return self._cut(np.random.default_rng(seed).permutation(len(self)), fraction)
+
+    def _cut(self, order: np.ndarray, fraction: float) -> tuple[Split, Split | None]:
+        count = int(round(len(self) * fraction))
+        if count == 0:
+            return self, None
+        held, kept = np.sort(order[:count]), np.sort(order[count:])
+        return Split(_rows(self.inputs, kept), _rows(self.targets, kept)), Split(_rows(self.inputs, held), _rows(self.targets, held))
+
+
+@dataclass
+class TimeOrderedSplit(Split):
+    """Examples in time order, oldest first, such as price windows.
+
+    Held-out examples are the latest ones: a random sample would train on the future.
+    """
+
+    def holdout(self, fraction: float, seed: int) -> tuple[Split, Split | None]:
+        return self._cut(np.argsort(self.times(), kind="stable")[::-1], fraction)
+
+    def times(self) -> np.ndarray:
+        """When each example happened, in any sortable unit; by default its row number."""
+        return np.arange(len(self))
+
+
+@dataclass
+class DataSplits:
+    """What a pipeline's loader returns.
+
+    Attributes:
+        train: Fitted on, and the only split preprocessing is adapted on.
+        validation: Watched for early stopping and the best checkpoint.
+        test: Held out; reported in `metrics.json`.
+        metadata: Facts about the data that the model is built from, such
+            as `class_names` or `image_shape`.
+        extra_tests: Further held-out splits reported beside `test`.
+    """
+
+    train: Split
+    validation: Split
+    test: Split
+    metadata: dict = field(default_factory=dict)
+    extra_tests: dict[str, Split] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """A SHA-256 of the training and validation examples: what a resumed run must train on again."""
+        digest = hashlib.sha256()
+        for split in (self.train, self.validation):
+            for values in (split.inputs, split.targets):
+                _hash_values(digest, values)
+        return digest.hexdigest()
+
+
+def _hash_values(digest, values) -> None:
+    if hasattr(values, "to_numpy"):
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        digest.update(f"{values.dtype}{values.shape}".encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
+    elif isinstance(values, (list, tuple, np.ndarray)):
+        digest.update(f"[{len(values)}".encode())
+        for value in values:
+            _hash_values(digest, value)
+        digest.update(b"]")
+    else:
+        text = str(values).encode()
+        digest.update(f"{len(text)}:".encode() + text)
+
+
+def _rows(values, rows: np.ndarray):
+    return values.iloc[rows] if hasattr(values, "iloc") else values[rows]
 
 
 def holdout_split(inputs: np.ndarray, targets: np.ndarray, fraction: float, seed: int) -> tuple[Split, Split]:

@@ -13,8 +13,13 @@ import pandas as pd
 
 from toolkit.config import option
 from toolkit.data.csv_files import read_csv, reject_rows
-from toolkit.data.splits import holdout_split, seeded_sample, three_way_split
-from toolkit.pipeline import DataSplits, Split
+from toolkit.data.splits import (
+    DataSplits,
+    Split,
+    holdout_split,
+    seeded_sample,
+    three_way_split,
+)
 
 SENTIMENT_CLASS_NAMES = ["negative", "positive"]
 _LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)

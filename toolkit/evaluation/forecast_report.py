@@ -12,7 +12,7 @@ from toolkit.evaluation.forecasting import (
     skill_verdict,
 )
 from toolkit.evaluation.plots import plot_forecast
-from toolkit.pipeline import Split
+from toolkit.data.splits import Split
 
 REFERENCE = "persistence"
 

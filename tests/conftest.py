@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import keras
+import numpy as np
 import pytest
 
 
@@ -55,3 +56,50 @@ def run_without_toolkit(run_python):
     """Runs Python code in a fresh process that must not import `toolkit`; see `run_python`."""
     return run_python
 
+
+
+@pytest.fixture
+def loaded_by_keras(run_python, tmp_path):
+    """Loads a run's `model.keras` with `keras.saving.load_model` in a fresh process that imports only `toolkit`.
+
+    Returns a function of `(run_dir, raw_inputs)` that serves `raw_inputs` through
+    the loaded model's `serve` and through the run's SavedModel, asserts that
+    both give the same named outputs, and returns the model's class name and outputs.
+    """
+
+    def serve(run_dir, raw_inputs) -> dict:
+        inputs_path = tmp_path / "raw_inputs.npy"
+        np.save(inputs_path, np.asarray(raw_inputs), allow_pickle=True)
+        result = run_python(
+            f"""
+            import json
+            import numpy as np
+            import tensorflow as tf
+            import keras
+            import toolkit
+
+            def listed(tensor):
+                values = tensor.numpy()
+                return [v.decode() for v in values] if values.dtype == object else values.tolist()
+
+            model = keras.saving.load_model({str(run_dir / "model.keras")!r})
+            spec = model.raw_input_spec()
+            raw = tf.constant(np.load({str(inputs_path)!r}, allow_pickle=True).tolist(), spec.dtype)
+            serving = tf.saved_model.load({str(run_dir / "serving")!r}).signatures["serving_default"]
+            print(json.dumps({{
+                "class": type(model).__name__,
+                "keras": {{name: listed(value) for name, value in model.serve(raw).items()}},
+                "saved_model": {{name: listed(value) for name, value in serving(**{{spec.name: raw}}).items()}},
+            }}))
+            """,
+            allow_toolkit=True,
+        )
+        assert sorted(result["keras"]) == sorted(result["saved_model"])
+        for name, values in result["saved_model"].items():
+            if values and isinstance(np.ravel(values)[0], str):
+                assert result["keras"][name] == values, name
+            else:
+                np.testing.assert_allclose(result["keras"][name], values, atol=1e-5, err_msg=name)
+        return {"class": result["class"], **result["keras"]}
+
+    return serve

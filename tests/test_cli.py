@@ -37,7 +37,7 @@ def test_unknown_pipeline_and_bad_override_exit_2_with_the_reason(capsys):
 
 def test_missing_run_directory_is_named(capsys, tmp_path):
     assert main(["predict", str(tmp_path / "nowhere"), "good film"]) == 2
-    assert "nowhere is not a complete run directory: config.yaml is missing" in capsys.readouterr().err
+    assert "nowhere: no such run directory." in capsys.readouterr().err
 
 
 def toolkit_command(*args: str) -> list[str]:
@@ -73,11 +73,14 @@ def test_run_predict_evaluate_and_fine_tune_from_the_shell(tmp_path):
     assert (tmp_path / "tuned" / "serving" / "saved_model.pb").is_file()
 
 
-def test_a_killed_run_resumes_from_its_last_epoch_when_started_again(tmp_path):
-    command = toolkit_command(
-        "run", "sentiment", "--config", str(SMOKE), "--set", "trainer.epochs=3",
-        "--run-name", "resumable", "--output-dir", str(tmp_path),
-    )
+def test_a_killed_run_resumes_from_its_last_epoch_when_started_again_as_it_was(tmp_path):
+    def run_command(*overrides: str) -> list[str]:
+        return toolkit_command(
+            "run", "sentiment", "--config", str(SMOKE), "--set", "trainer.epochs=3", *overrides,
+            "--run-name", "resumable", "--output-dir", str(tmp_path),
+        )
+
+    command = run_command()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     work_dir = tmp_path / "sentiment" / ".resumable.work"
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -86,11 +89,20 @@ def test_a_killed_run_resumes_from_its_last_epoch_when_started_again(tmp_path):
         assert first.poll() is None, "the first run ended before it could be killed"
         assert time.monotonic() < deadline, "no backup after 240 s"
         time.sleep(0.05)
+    first.send_signal(signal.SIGSTOP)  # paused mid-training: still holding the run name
+    second = subprocess.run(command, env=env, capture_output=True, text=True)
     first.send_signal(signal.SIGKILL)
     first.wait()
+    assert second.returncode == 2, second.stderr
+    assert f"another toolkit process (pid {first.pid}) is running or writing a run of this name" in second.stderr
     killed_log = pd.read_csv(work_dir / "training_log.csv")
     assert list(killed_log["epoch"]) == [0]
     assert not (tmp_path / "sentiment" / "resumable").exists(), "a killed run leaves no run directory"
+
+    other_config = subprocess.run(run_command("trainer.learning_rate=0.05"), env=env, capture_output=True, text=True)
+    assert other_config.returncode == 2, other_config.stderr
+    assert "trainer.learning_rate: 0.005 (now 0.05)" in other_config.stderr and "--fresh" in other_config.stderr
+    assert "Traceback" not in other_config.stderr
 
     subprocess.run(command, env=env, check=True, capture_output=True)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.sentiment import SentimentConfig
+from toolkit.pipelines.sentiment import SentimentConfig
 from toolkit import config as config_lib
 from toolkit.config import ConfigError, load_config
 from toolkit.registry import get_pipeline, pipeline_names

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +10,12 @@ from pathlib import Path
 import keras
 
 from toolkit import config as config_lib
-from toolkit import training
+from toolkit import run_directory, training
 from toolkit.evaluation.folds import summarize_folds
 from toolkit.evaluation.plots import plot_learning_curves
-from toolkit.export import write_run_dir
+from toolkit.pipelines.base import WalkForwardEvaluation
 from toolkit.registry import get_pipeline
+from toolkit.run_directory import TrainingFiles
 from toolkit.task import Task
 
 DEFAULT_OUTPUT_DIR = Path("saved_models")
@@ -62,11 +62,13 @@ def run(
     overrides: list[str] | dict | None = None,
     run_name: str | None = None,
     output_dir: str | Path = DEFAULT_OUTPUT_DIR,
+    fresh: bool = False,
 ) -> RunResult:
     """Trains, evaluates and exports a pipeline.
 
-    Started again with the same `run_name` after being killed, a run resumes
-    from its last finished epoch.
+    Started again with the same `run_name`, config and data after being
+    killed, a run resumes from its last finished epoch. While it runs, no
+    other process can run or write a run of the same name.
 
     Args:
         name: A registered pipeline, such as `"sentiment"`.
@@ -74,70 +76,67 @@ def run(
             pipeline's defaults.
         overrides: Dotted overrides, such as `["trainer.epochs=3"]` or
             `{"trainer.epochs": 3}`.
-        run_name: The run directory's name; defaults to a timestamp.
+        run_name: The run directory's name, a plain name; defaults to a timestamp.
         output_dir: Runs go to `output_dir/<name>/<run_name>/`.
+        fresh: Discard what an interrupted run of this name left to resume
+            from, instead of resuming it.
 
     Returns:
         A `RunResult`.
+
+    Raises:
+        RunDirectoryError: For a run name that is not a plain name; a folder
+            of that name that is not a finished toolkit run; another process
+            running a run of that name; or an interrupted run of that name
+            started with another config or other data (unless `fresh`).
     """
     started = time.perf_counter()
     pipeline = get_pipeline(name)
     config = resolve_config(name, config, overrides)
-    run_name = run_name or time.strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(output_dir) / name / run_name
-    work_dir = run_dir.parent / f".{run_name}.work"
-    keras.utils.set_random_seed(config.trainer.seed)
+    run_dir = run_directory.run_path(output_dir, name, run_name or time.strftime("%Y%m%d-%H%M%S"))
+    with run_directory.claim(run_dir) as slot:
+        keras.utils.set_random_seed(config.trainer.seed)
+        data = pipeline.load_data(config)
+        work = slot.work(name, config, data.fingerprint(), fresh)
+        task, history = _train(pipeline, config, data, work)
 
-    data = pipeline.load_data(config)
-    task, history = _train(pipeline, config, data, work_dir)
-
-    plots_dir = work_dir / "plots"
-    metrics = {"test": pipeline.evaluate(task, data.test, plots_dir)}
-    for split_name, split in data.extra_tests.items():
-        metrics[split_name] = pipeline.evaluate(task, split, plots_dir, prefix=f"{split_name}_")
-    folds = pipeline.evaluation_folds(config)
-    if folds:
-        metrics["walk_forward"] = _evaluate_folds(pipeline, config, folds, work_dir)
-    plot_learning_curves(history, plots_dir / "learning_curves.png")
-    metrics["epochs_trained"] = len(next(iter(history.values()), []))
-    metrics["train_seconds"] = round(time.perf_counter() - started, 1)
-
-    write_run_dir(
-        run_dir,
-        task,
-        metrics,
-        extra_dirs={"plots": plots_dir, "logs": work_dir / "logs"},
-        extra_files={"training_log.csv": work_dir / "training_log.csv", "history.json": work_dir / "history.json"},
-    )
-    shutil.rmtree(work_dir, ignore_errors=True)
+        metrics = {"test": pipeline.evaluate(task, data.test, work.plots)}
+        for split_name, split in data.extra_tests.items():
+            metrics[split_name] = pipeline.evaluate(task, split, work.plots, prefix=f"{split_name}_")
+        if isinstance(pipeline, WalkForwardEvaluation) and (folds := pipeline.walk_forward_folds(config)):
+            metrics["walk_forward"] = _evaluate_folds(pipeline, config, folds, work)
+        plot_learning_curves(history, work.plots / "learning_curves.png")
+        metrics["epochs_trained"] = len(next(iter(history.values()), []))
+        metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+        slot.write(name, config, task.model, metrics, work)
+    task.source = run_dir
     return RunResult(task, metrics, history, run_dir, time.perf_counter() - started)
 
 
-def _train(pipeline, config, data, work_dir: Path) -> tuple[Task, dict]:
-    """Builds, compiles and fits a pipeline's model on `data`; returns the task and its history."""
+def _train(pipeline, config, data, work: TrainingFiles) -> tuple[Task, dict]:
+    """Builds, compiles and fits a pipeline's task model on `data`; returns the task and its history."""
     trainer = config.trainer
     strategy = training.distribution_strategy(trainer.distribution)
     preprocessor = pipeline.build_preprocessor(config, data)
-    metadata = {**data.metadata, **pipeline.fit_baselines(config, data, preprocessor)}
     with strategy.scope():
-        network = pipeline.build_network(config, data, preprocessor)
-        training.compile_model(network, trainer, pipeline.default_loss(metadata), pipeline.default_metrics(metadata))
+        model = pipeline.build_task(config, data, preprocessor)
+        training.compile_model(model.network, trainer, pipeline.default_loss(), pipeline.default_metrics())
     history = training.fit(
-        network,
-        pipeline.dataset(data.train, preprocessor, trainer.batch_size, shuffle=True, seed=trainer.seed),
-        pipeline.dataset(data.validation, preprocessor, trainer.batch_size, shuffle=False),
+        model.network,
+        pipeline.dataset(data.train, model, trainer.batch_size, shuffle=True, seed=trainer.seed),
+        pipeline.dataset(data.validation, model, trainer.batch_size, shuffle=False),
         trainer,
-        work_dir,
+        work,
     )
-    return Task(pipeline, config, preprocessor, network, metadata), history
+    return Task(pipeline, config, model), history
 
 
-def _evaluate_folds(pipeline, config, folds: list, work_dir: Path) -> dict:
+def _evaluate_folds(pipeline, config, folds: list, work: TrainingFiles) -> dict:
     """Trains a fresh model per fold and evaluates it on that fold's test split."""
     results = []
     for index, fold in enumerate(folds):
         keras.utils.set_random_seed(config.trainer.seed)
-        task, _ = _train(pipeline, config, fold, work_dir / f"fold_{index}")
+        task, _ = _train(pipeline, config, fold, work.fold(index))
         results.append(pipeline.evaluate(task, fold.test))
     return summarize_folds(results)
 

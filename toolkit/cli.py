@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit import api
+from toolkit import api, run_directory
 from toolkit import config as config_lib
 from toolkit.registry import get_pipeline, pipeline_names
 
@@ -22,8 +22,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("name", help="pipeline name; see `toolkit list`")
     run.add_argument("--config", type=Path, help="YAML config; default: the pipeline's defaults")
     run.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="dotted overrides, e.g. trainer.epochs=3")
-    run.add_argument("--run-name", help="run directory name (default: a timestamp); reuse it to resume a killed run")
+    run.add_argument(
+        "--run-name", help="run directory name, a plain name (default: a timestamp); reuse it to resume a killed run"
+    )
     run.add_argument("--output-dir", type=Path, default=api.DEFAULT_OUTPUT_DIR)
+    run.add_argument(
+        "--fresh", action="store_true", help="discard what a killed run of this name left to resume from, and start over"
+    )
 
     predict = commands.add_parser("predict", help="predict raw inputs with a trained run")
     predict.add_argument("run_dir", type=Path)
@@ -36,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     fine_tune = commands.add_parser("fine-tune", help="train a run further on new data and export the result")
     fine_tune.add_argument("run_dir", type=Path)
     fine_tune.add_argument("--data", type=Path, required=True, help="a data file, such as a CSV of text,label")
-    fine_tune.add_argument("--output", type=Path, required=True, help="the new run directory")
+    fine_tune.add_argument("--output", type=Path, required=True, help="the new run directory (not the source run)")
     fine_tune.add_argument("--epochs", type=int, default=3)
     fine_tune.add_argument("--learning-rate", type=float, default=1e-4)
     fine_tune.add_argument("--freeze", nargs="+", default=[], metavar="LAYER", help="network layers to keep fixed")
@@ -53,14 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except (config_lib.ConfigError, KeyError, ValueError, FileNotFoundError) as error:
+    except (config_lib.ConfigError, run_directory.RunDirectoryError, KeyError, ValueError, FileNotFoundError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"toolkit {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 
 def _run(args) -> int:
-    result = api.run(args.name, args.config, args.set, run_name=args.run_name, output_dir=args.output_dir)
+    result = api.run(
+        args.name, args.config, args.set, run_name=args.run_name, output_dir=args.output_dir, fresh=args.fresh
+    )
     print(json.dumps(_headline(result.metrics), indent=2))
     print(f"Run written to {result.run_dir} in {result.seconds:.0f} s.")
     return 0
@@ -81,6 +88,7 @@ def _evaluate(args) -> int:
 
 
 def _fine_tune(args) -> int:
+    run_directory.check_target(args.output, source=args.run_dir)  # before any training
     task = api.load(args.run_dir)
     task.fine_tune(args.data, epochs=args.epochs, learning_rate=args.learning_rate, freeze=args.freeze, class_names=args.classes)
     print(f"Fine-tuned run written to {task.export(args.output)}.")

@@ -35,8 +35,16 @@ def section(factory, help: str):  # noqa: A002
     return dataclasses.field(default_factory=factory, metadata={"help": help})
 
 
-def from_dict(cls: type[ConfigT], values: dict | None, path: str = "") -> ConfigT:
-    """Builds config dataclass `cls` from a nested dict, checking every key and value."""
+def from_dict(cls: type[ConfigT], values: dict | None, path: str = "", complete: bool = False) -> ConfigT:
+    """Builds config dataclass `cls` from a nested dict, checking every key and value.
+
+    Args:
+        cls: The config dataclass.
+        values: Nested keys and values; a missing key takes its default.
+        path: The key path of `values`, for messages.
+        complete: Require every key, in every section: for a resolved config
+            written by toolkit, where a missing key means a damaged file.
+    """
     values = {} if values is None else values
     if not isinstance(values, dict):
         raise ConfigError(f"{path or 'config'}: expected a mapping of keys, got {type(values).__name__}.")
@@ -45,10 +53,17 @@ def from_dict(cls: type[ConfigT], values: dict | None, path: str = "") -> Config
     unknown = [key for key in values if key not in fields]
     if unknown:
         raise ConfigError(_unknown_key_message(unknown[0], path, list(fields)))
+    missing = [name for name in fields if name not in values]
+    if complete and missing:
+        key_paths = ", ".join(repr(f"{path}.{name}" if path else name) for name in missing)
+        raise ConfigError(f"missing key(s) {key_paths}; a resolved config lists every key.")
     kwargs = {}
     for name, value in values.items():
         key_path = f"{path}.{name}" if path else name
         if dataclasses.is_dataclass(hints[name]) and isinstance(value, dict):
+            if complete:
+                kwargs[name] = from_dict(hints[name], value, key_path, complete=True)
+                continue
             # A partly given section keeps this parent's defaults for it (such as a
             # pipeline's own trainer epochs), not the section class's bare defaults.
             value = _merged(to_dict(fields[name].default_factory()), value)
@@ -62,7 +77,12 @@ def to_dict(config: Any) -> dict:
     return dataclasses.asdict(config)
 
 
-def load_config(cls: type[ConfigT], path: str | Path | None = None, overrides: list[str] | dict | None = None) -> ConfigT:
+def load_config(
+    cls: type[ConfigT],
+    path: str | Path | None = None,
+    overrides: list[str] | dict | None = None,
+    complete: bool = False,
+) -> ConfigT:
     """Loads a config: the YAML file at `path` (or the defaults), then the overrides.
 
     Args:
@@ -70,6 +90,7 @@ def load_config(cls: type[ConfigT], path: str | Path | None = None, overrides: l
         path: A YAML file, or `None` for the defaults of `cls`.
         overrides: Dotted assignments such as `["trainer.epochs=3"]`, whose
             values are parsed as YAML, or a dict `{"trainer.epochs": 3}`.
+        complete: Require every key (see `from_dict`).
 
     Returns:
         An instance of `cls`.
@@ -90,7 +111,7 @@ def load_config(cls: type[ConfigT], path: str | Path | None = None, overrides: l
             raise ConfigError(f"{path}: not valid YAML: {error}") from None
     values = apply_overrides(values, overrides)
     try:
-        return from_dict(cls, values)
+        return from_dict(cls, values, complete=complete)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}" if path else str(error)) from None
 
@@ -120,9 +141,10 @@ def apply_overrides(values: dict, overrides: list[str] | dict | None) -> dict:
     return result
 
 
-def save_config(config: Any, path: str | Path) -> None:
-    """Writes the resolved config as YAML."""
-    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+def save_config(config: Any, path: str | Path, comment: str = "") -> None:
+    """Writes the resolved config as YAML, after `comment` as `#` lines, if any."""
+    header = "".join(f"# {line}\n" for line in comment.splitlines())
+    Path(path).write_text(header + yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 def describe(cls: type, indent: str = "", defaults: Any = None) -> str:

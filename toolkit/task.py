@@ -1,60 +1,50 @@
-"""A trained task: predict, evaluate, fine-tune and export from Python."""
+"""A trained task from Python: predict, evaluate, fine-tune and export."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
-import yaml
 
-from toolkit import config as config_lib
-from toolkit import training
-from toolkit.pipeline import Pipeline, Split
+from toolkit import run_directory, training
+from toolkit.models.classifier import Classifier
+from toolkit.models.task import TaskModel
+from toolkit.pipelines.base import Pipeline
 from toolkit.registry import get_pipeline
-
-PREPROCESSOR_NAME = "preprocessor"
-NETWORK_NAME = "network"
-HEAD_NAME = "head"
 
 
 class Task:
-    """A trained model with its pipeline: what `toolkit.run` returns and `toolkit.load` restores.
+    """A trained task model with the pipeline and config that made it: what `toolkit.run` returns and `toolkit.load` restores.
+
+    The task model serves on its own; the pipeline and config add what
+    evaluating and training further need: the metrics, the data and the
+    trainer settings.
 
     Attributes:
         pipeline: The `Pipeline` that made it.
         config: Its resolved config.
-        preprocessor: The layer that turns raw inputs into the network's
-            inputs, or `None`.
-        network: The trainable `keras.Model`.
-        metadata: Facts the model needs at serving time, such as `class_names`.
+        model: The `TaskModel`: raw inputs in, and all it needs to serve them.
+        source: The run directory it was written to or loaded from, which
+            `export` will not replace; `None` for a task not yet written.
     """
 
-    def __init__(
-        self,
-        pipeline: Pipeline,
-        config,
-        preprocessor: keras.layers.Layer | None,
-        network: keras.Model,
-        metadata: dict,
-    ):
-        if network.name != NETWORK_NAME or (preprocessor is not None and preprocessor.name != PREPROCESSOR_NAME):
-            raise ValueError(
-                f"A pipeline must name its network {NETWORK_NAME!r} and its preprocessor {PREPROCESSOR_NAME!r}, "
-                f"got {network.name!r} and {getattr(preprocessor, 'name', None)!r}."
-            )
+    def __init__(self, pipeline: Pipeline, config, model: TaskModel, source: str | Path | None = None):
         self.pipeline = pipeline
         self.config = config
-        self.preprocessor = preprocessor
-        self.network = network
-        self.metadata = metadata
+        self.model = model
+        self.source = None if source is None else Path(source)
 
     @property
-    def model(self) -> keras.Model:
-        """The end-to-end model that is saved: the preprocessor and the network, joined by the pipeline."""
-        return self.pipeline.end_to_end_model(self.preprocessor, self.network, self.metadata)
+    def network(self) -> keras.Model:
+        """The trainable network, which takes preprocessed inputs."""
+        return self.model.network
+
+    @property
+    def preprocessor(self) -> keras.layers.Layer | None:
+        """The layer that turns raw inputs into the network's inputs, or `None`."""
+        return self.model.preprocessor
 
     def predict(self, raw_inputs, batch_size: int = 256) -> dict[str, np.ndarray]:
         """Runs the serving outputs on raw inputs, such as a list of review strings.
@@ -63,12 +53,8 @@ class Task:
             A dict of arrays with the same names as the SavedModel's outputs;
             strings come back as Python `str`.
         """
-        inputs = self.pipeline.coerce_raw_inputs(raw_inputs, self.metadata)
-        model = self.model
-        batches = [
-            self.pipeline.serving_outputs(model, inputs[start : start + batch_size], self.metadata)
-            for start in range(0, len(inputs), batch_size)
-        ]
+        inputs = self.model.raw_batch(raw_inputs)
+        batches = [self.model.serve(inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)]
         return {name: _to_numpy([batch[name] for batch in batches]) for name in batches[0]}
 
     def evaluate(self, data=None, plots_dir: str | Path | None = None) -> dict:
@@ -83,7 +69,7 @@ class Task:
         if data is None:
             split = self.pipeline.load_data(self.config).test
         else:
-            split = self.pipeline.fine_tune_data(data, self.metadata)
+            split = self.pipeline.fine_tune_data(data, self.model)
         return self.pipeline.evaluate(self, split, Path(plots_dir) if plots_dir else None)
 
     def fine_tune(
@@ -106,36 +92,43 @@ class Task:
             learning_rate: Learning rate; smaller than for training from scratch.
             freeze: Names of network layers to keep fixed, such as
                 `["embedding"]`. See `layer_names()`.
-            class_names: New class names. If their number differs from the
-                current one, the head is replaced by a new one of that size.
+            class_names: New class names, for a classifier. If their number
+                differs from the current one, the head is replaced by a new one
+                of that size.
             validation_fraction: Fraction of `data` held out for early
-                stopping and the best checkpoint.
+                stopping and the best checkpoint (the latest examples, for
+                data in time order).
             batch_size: Overrides the config's batch size.
             seed: Seed for the split, shuffling and the new head.
 
         Returns:
             The training history.
+
+        Raises:
+            ValueError: For `class_names` on a task that is not a classifier,
+                or an unknown layer in `freeze`.
         """
         keras.utils.set_random_seed(seed)
         if class_names is not None:
-            self._set_classes(list(class_names))
-        split = self.pipeline.fine_tune_data(data, self.metadata)
+            if not isinstance(self.model, Classifier):
+                raise ValueError(
+                    f"fine_tune: class_names applies to classifiers; a {self.pipeline.name} task "
+                    f"({type(self.model).__name__}) has no classes."
+                )
+            self.model = self.model.with_classes(list(class_names))
+        split = self.pipeline.fine_tune_data(data, self.model)
         self._freeze(freeze)
-        train_split, validation_split = _holdout(split, validation_fraction, seed, self.pipeline.time_ordered)
+        train_split, validation_split = split.holdout(validation_fraction, seed)
         trainer = self.config.trainer
         batch_size = batch_size or trainer.batch_size
         training.compile_model(
-            self.network,
-            trainer,
-            self.pipeline.default_loss(self.metadata),
-            self.pipeline.default_metrics(self.metadata),
-            learning_rate=learning_rate,
+            self.network, trainer, self.pipeline.default_loss(), self.pipeline.default_metrics(), learning_rate=learning_rate
         )
         with tempfile.TemporaryDirectory(prefix="toolkit-fine-tune-") as work_dir:
             return training.fit(
                 self.network,
-                self.pipeline.dataset(train_split, self.preprocessor, batch_size, shuffle=True, seed=seed),
-                self.pipeline.dataset(validation_split, self.preprocessor, batch_size, shuffle=False)
+                self.pipeline.dataset(train_split, self.model, batch_size, shuffle=True, seed=seed),
+                self.pipeline.dataset(validation_split, self.model, batch_size, shuffle=False)
                 if validation_split is not None
                 else None,
                 trainer,
@@ -144,10 +137,13 @@ class Task:
             )
 
     def export(self, run_dir: str | Path, metrics: dict | None = None) -> Path:
-        """Writes a complete run directory (model, SavedModel, config, metrics) atomically."""
-        from toolkit.export import write_run_dir  # toolkit.export imports this module
+        """Writes a finished run directory (model, SavedModel, config, metrics) atomically.
 
-        return write_run_dir(Path(run_dir), self, metrics or {})
+        Raises:
+            RunDirectoryError: If `run_dir` is the run this task came from, or
+                exists and is not a finished toolkit run.
+        """
+        return run_directory.write_run(run_dir, self.pipeline.name, self.config, self.model, metrics or {}, self.source)
 
     def layer_names(self) -> list[str]:
         """The names of the network's layers, for `fine_tune(freeze=...)`."""
@@ -155,19 +151,9 @@ class Task:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Task:
-        """Restores a task from a run directory written by `toolkit.run` or `export`."""
-        run_dir = Path(run_dir)
-        for required in ("config.yaml", "metadata.json", "model.keras"):
-            if not (run_dir / required).is_file():
-                raise FileNotFoundError(f"{run_dir} is not a complete run directory: {required} is missing.")
-        values = yaml.safe_load((run_dir / "config.yaml").read_text())
-        pipeline = get_pipeline(values.pop("pipeline"))
-        config = config_lib.from_dict(pipeline.config_class, values)
-        metadata = json.loads((run_dir / "metadata.json").read_text())
-        model = keras.saving.load_model(run_dir / "model.keras")
-        names = {layer.name for layer in model.layers}
-        preprocessor = model.get_layer(PREPROCESSOR_NAME) if PREPROCESSOR_NAME in names else None
-        return cls(pipeline, config, preprocessor, model.get_layer(NETWORK_NAME), metadata)
+        """Restores a task from a run directory written by `toolkit.run` or `export`, checking each file it reads."""
+        stored = run_directory.read_run(run_dir)
+        return cls(get_pipeline(stored.pipeline), stored.config, stored.model, source=stored.directory)
 
     def _freeze(self, names) -> None:
         known = self.layer_names()
@@ -175,31 +161,6 @@ class Task:
             if name not in known:
                 raise ValueError(f"fine_tune: no layer named {name!r} to freeze. Layers: {', '.join(known)}.")
             self.network.get_layer(name).trainable = False
-
-    def _set_classes(self, class_names: list[str]) -> None:
-        old_count = len(self.metadata.get("class_names", []))
-        self.metadata = {**self.metadata, "class_names": class_names}
-        if len(class_names) == old_count:
-            return
-        head = self.network.get_layer(HEAD_NAME)
-        new_head = keras.layers.Dense(len(class_names), activation=head.activation, name=HEAD_NAME)
-        self.network = keras.Model(self.network.inputs, new_head(head.input), name=NETWORK_NAME)
-
-
-def _holdout(split: Split, fraction: float, seed: int, time_ordered: bool) -> tuple[Split, Split | None]:
-    count = int(round(len(split) * fraction))
-    if count == 0:
-        return split, None
-    # Time-ordered examples hold out the latest ones: a random sample would train on the future.
-    order = np.arange(len(split))[::-1] if time_ordered else np.random.default_rng(seed).permutation(len(split))
-    held, kept = np.sort(order[:count]), np.sort(order[count:])
-    return Split(_rows(split.inputs, kept), _rows(split.targets, kept)), Split(
-        _rows(split.inputs, held), _rows(split.targets, held)
-    )
-
-
-def _rows(values, rows: np.ndarray):
-    return values.iloc[rows] if hasattr(values, "iloc") else values[rows]
 
 
 def _to_numpy(batches: list) -> np.ndarray:

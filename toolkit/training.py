@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from toolkit.config import ConfigError, option
+from toolkit.run_directory import TrainingFiles
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -115,17 +116,17 @@ def fit(
     train_data: tf.data.Dataset,
     validation_data: tf.data.Dataset | None,
     config: TrainerConfig,
-    work_dir: str | Path,
+    work_dir: str | Path | TrainingFiles,
     epochs: int | None = None,
 ) -> dict[str, list[float]]:
     """Fits a compiled model with the standard callbacks, resuming an interrupted run.
 
-    The callbacks write into `work_dir`: `backup/` (`BackupAndRestore`, so a
-    run killed mid-way continues from its last finished epoch when started
-    again with the same `work_dir`), `best.weights.h5` (the best epoch by
-    `config.monitor`, restored at the end), `logs/` (TensorBoard) and
-    `training_log.csv`. Training stops on a NaN loss, and early if
-    `config.early_stopping_patience` is set.
+    The callbacks keep their files in `work_dir` (see `TrainingFiles`):
+    `BackupAndRestore`'s state, so a run killed mid-way continues from its
+    last finished epoch when started again with the same `work_dir`; the
+    best epoch's weights by `config.monitor`, restored at the end;
+    TensorBoard logs; the CSV log and the history. Training stops on a NaN
+    loss, and early if `config.early_stopping_patience` is set.
 
     Args:
         model: A compiled, built model.
@@ -138,14 +139,12 @@ def fit(
     Returns:
         The history of every epoch, including those before a resume.
     """
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    files = work_dir if isinstance(work_dir, TrainingFiles) else TrainingFiles(Path(work_dir))
+    files.root.mkdir(parents=True, exist_ok=True)
     monitor = config.monitor if validation_data is not None else config.monitor.removeprefix("val_")
-    best_path = work_dir / "best.weights.h5"
-    history_path = work_dir / "history.json"
-    if not (work_dir / "backup").exists():
+    if not files.backup.exists():
         # Not a resume: logs left by an earlier run that finished training belong to that run.
-        for stale in (history_path, work_dir / "training_log.csv"):
+        for stale in (files.history, files.training_log):
             stale.unlink(missing_ok=True)
     total_epochs = epochs or config.epochs
     # Before the history recorder, which then sees each epoch's learning rate.
@@ -157,15 +156,15 @@ def fit(
     callbacks = [
         *schedules,
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(best_path, monitor=monitor, save_best_only=True, save_weights_only=True),
-        keras.callbacks.CSVLogger(str(work_dir / "training_log.csv"), append=True),
-        keras.callbacks.TensorBoard(log_dir=str(work_dir / "logs"), write_graph=False),
-        _HistoryRecorder(history_path),
+        keras.callbacks.ModelCheckpoint(files.best_weights, monitor=monitor, save_best_only=True, save_weights_only=True),
+        keras.callbacks.CSVLogger(str(files.training_log), append=True),
+        keras.callbacks.TensorBoard(log_dir=str(files.logs), write_graph=False),
+        _HistoryRecorder(files.history),
     ]
     if config.early_stopping_patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.early_stopping_patience))
     # Last, so that every other callback has seen the epoch before it is backed up.
-    callbacks.append(keras.callbacks.BackupAndRestore(str(work_dir / "backup")))
+    callbacks.append(keras.callbacks.BackupAndRestore(str(files.backup)))
 
     with warnings.catch_warnings():
         # Keras warns at the end of every epoch of a dataset of unknown length (such as a
@@ -179,9 +178,9 @@ def fit(
             verbose=config.verbose,
             shuffle=False,  # the tf.data pipeline shuffles
         )
-    if best_path.exists():
-        model.load_weights(best_path)
-    return json.loads(history_path.read_text())
+    if files.best_weights.exists():
+        model.load_weights(files.best_weights)
+    return json.loads(files.history.read_text())
 
 
 def _cosine_schedule(initial, epochs: int):

@@ -96,6 +96,11 @@ def test_serving_returns_sentences_in_a_process_without_toolkit(trained, test_im
     assert all(isinstance(caption, str) and caption for caption in served["caption"])
 
 
+def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(trained, test_images, loaded_by_keras):
+    served = loaded_by_keras(trained.run_dir, test_images[:6])
+    assert served["class"] == "Captioner"
+    assert served["caption"] == list(trained.task.predict(test_images[:6])["caption"])
+
 def test_reloaded_task_captions_the_same(trained, test_images):
     loaded = toolkit.load(trained.run_dir)
     assert list(loaded.predict(test_images)["caption"]) == list(trained.task.predict(test_images)["caption"])

@@ -73,6 +73,11 @@ def test_serving_takes_uint8_images_in_a_process_without_toolkit(trained, fashio
     assert "[8 20 28]" in served["errors"][1]
 
 
+def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(trained, fashion_test, loaded_by_keras):
+    served = loaded_by_keras(trained.run_dir, fashion_test.inputs[:8])
+    assert served["class"] == "ImageClassifier"
+    assert served["label"] == list(trained.task.predict(fashion_test.inputs[:8])["label"])
+
 def test_predict_rejects_a_wrong_shape_or_dtype_with_the_expected_one(trained, fashion_test):
     with pytest.raises(ValueError, match=r"Expected uint8 images of shape \(batch, 28, 28\), got float64 of shape \(2, 28, 28\)"):
         trained.task.predict(fashion_test.inputs[:2] / 255)

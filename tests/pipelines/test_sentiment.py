@@ -44,11 +44,11 @@ def test_run_learns_clearly_above_chance(trained):
 def test_run_directory_holds_everything(trained):
     run_dir = trained.run_dir
     assert run_dir.name == "smoke" and run_dir.parent.name == "sentiment"
-    for name in ("model.keras", "serving/saved_model.pb", "config.yaml", "metrics.json", "metadata.json",
-                 "plots/learning_curves.png", "plots/confusion_matrix.png", "training_log.csv"):
+    for name in ("model.keras", "serving/saved_model.pb", "config.yaml", "metrics.json", "run.json",
+                 "plots/learning_curves.png", "plots/confusion_matrix.png", "training_log.csv", "history.json"):
         assert (run_dir / name).is_file(), name
     assert json.loads((run_dir / "metrics.json").read_text())["test"]["accuracy"] == trained.metrics["test"]["accuracy"]
-    assert "pipeline: sentiment" in (run_dir / "config.yaml").read_text()
+    assert toolkit.load(run_dir).pipeline.name == "sentiment"
     assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".")], "no work or staging folders left"
 
 
@@ -82,6 +82,11 @@ def test_serving_signature_takes_raw_strings_in_a_process_without_toolkit(traine
     assert served["label"] == list(expected["label"])
     np.testing.assert_allclose(served["probabilities"], expected["probabilities"], atol=1e-5)
 
+
+def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(trained, loaded_by_keras):
+    served = loaded_by_keras(trained.run_dir, np.array(REVIEWS, dtype=object))
+    assert served["class"] == "TextClassifier"
+    assert served["label"] == list(trained.task.predict(REVIEWS)["label"])
 
 def test_saved_model_cli_lists_the_signature(trained):
     cli = Path(sys.executable).parent / "saved_model_cli"
@@ -119,7 +124,7 @@ def test_freezing_keeps_named_layers_fixed(trained):
         task.fine_tune((np.array(REVIEWS), np.array([1, 0, 1, 0])), epochs=1, freeze=["encoder"])
 
 
-def test_new_class_names_of_another_count_replace_the_head(trained):
+def test_new_class_names_of_another_count_replace_the_head_and_travel_with_the_model(trained, tmp_path):
     task = toolkit.load(trained.run_dir)
     texts = np.array(REVIEWS * 6)
     task.fine_tune((texts, np.array([0, 1, 2, 1] * 6)), epochs=1, class_names=["bad", "mixed", "good"], validation_fraction=0)
@@ -127,9 +132,13 @@ def test_new_class_names_of_another_count_replace_the_head(trained):
     assert outputs["probabilities"].shape == (4, 3)
     assert set(outputs["label"]) <= {"bad", "mixed", "good"}
 
+    reloaded = toolkit.load(task.export(tmp_path / "three_classes"))
+    assert reloaded.model.class_names == ["bad", "mixed", "good"]
+    np.testing.assert_allclose(reloaded.predict(REVIEWS)["probabilities"], outputs["probabilities"], atol=1e-6)
+
 
 def test_vocabulary_is_adapted_on_the_training_split_only():
-    from toolkit.pipeline import DataSplits, Split
+    from toolkit.data.splits import DataSplits, Split
     from toolkit.registry import get_pipeline
 
     pipeline = get_pipeline("sentiment")
@@ -139,7 +148,8 @@ def test_vocabulary_is_adapted_on_the_training_split_only():
         test=Split(np.array(["zztestword"], dtype=object), np.array([0])),
         metadata={"class_names": ["negative", "positive"]},
     )
-    preprocessor = pipeline.build_preprocessor(pipeline.config_class(), data)
-    vocabulary = {str(token) for token in preprocessor.vectorization.get_vocabulary()}
+    config = pipeline.config_class()
+    model = pipeline.build_task(config, data, pipeline.build_preprocessor(config, data))
+    vocabulary = {str(token) for token in model.preprocessor.vectorization.get_vocabulary()}
     assert {"good", "bad", "film"} <= vocabulary
     assert not {"zzvalidationword", "zztestword"} & vocabulary

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,12 +57,17 @@ def test_walk_forward_folds_report_mean_and_spread(trained):
     assert walk_forward["std"]["headline.skill_vs_persistence"] == pytest.approx(np.std(skills))
 
 
-def test_run_directory_has_forecast_plots_and_the_baseline(trained):
+def test_run_directory_has_forecast_plots_and_the_loaded_model_keeps_the_baseline(trained):
     for name in ("plots/forecast_IBM.png", "plots/forecast_MSFT.png", "plots/learning_curves.png", "serving/saved_model.pb"):
         assert (trained.run_dir / name).is_file(), name
-    metadata = json.loads((trained.run_dir / "metadata.json").read_text())
-    assert metadata["window"] == WINDOW and metadata["raw_features"] == ["open", "high", "low", "close", "volume"]
-    assert np.array(metadata["linear_baseline"]["coef"]).shape == (1, (WINDOW - 1) * 3)
+    model = keras.saving.load_model(trained.run_dir / "model.keras")
+    assert model.window == WINDOW and model.raw_features == ["open", "high", "low", "close", "volume"]
+    kernel, _ = model.linear_baseline.get_weights()
+    assert kernel.shape == ((WINDOW - 1) * 3, 1) and not model.linear_baseline.trainable
+    windows = load_bokeh_prices()["IBM"].iloc[100 : 100 + WINDOW].to_numpy("float32")[None]
+    np.testing.assert_allclose(
+        model.linear_baseline_log_changes(windows), trained.task.model.linear_baseline_log_changes(windows), rtol=1e-6
+    )
 
 
 def test_serving_takes_raw_windows_and_returns_prices_in_a_process_without_toolkit(trained, run_without_toolkit):
@@ -83,6 +88,13 @@ def test_serving_takes_raw_windows_and_returns_prices_in_a_process_without_toolk
     last_close = windows[:, -1, 3]
     assert np.all(np.abs(np.log(expected[:, 0] / last_close)) < 0.1)  # a day's move, in dollars of the input
 
+
+def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(trained, loaded_by_keras):
+    ibm = load_bokeh_prices()["IBM"]
+    windows = np.stack([ibm.iloc[start : start + WINDOW].to_numpy() for start in (100, 2000)]).astype("float32")
+    served = loaded_by_keras(trained.run_dir, windows)
+    assert served["class"] == "PriceForecaster"
+    np.testing.assert_allclose(served["prices"], trained.task.predict(windows)["prices"], rtol=1e-5)
 
 def test_predict_takes_a_dataframe_or_a_csv_of_recent_rows(trained, tmp_path):
     task = toolkit.load(trained.run_dir)
@@ -109,3 +121,11 @@ def test_fine_tuning_on_a_new_tickers_csv_learns_its_momentum(trained, tmp_path)
     assert set(after["per_ticker"]) == {"HELD"}
     assert after["headline"]["skill_vs_persistence"] < min(0.9, before - 0.05), (before, after["headline"])
     assert after["headline"]["verdict"].startswith("The model beats persistence")
+
+
+def test_class_names_are_refused_for_a_forecaster(trained):
+    task = toolkit.load(trained.run_dir)
+    model = task.model
+    with pytest.raises(ValueError, match=r"class_names applies to classifiers; a stock task \(PriceForecaster\) has no classes"):
+        task.fine_tune((np.zeros((4, WINDOW, 5)), np.zeros((4, 1))), epochs=1, class_names=["up", "down"])
+    assert task.model is model, "the forecaster, with its output un-scaling, is kept as it was"

@@ -7,15 +7,8 @@ once every caption has emitted `<end>`.
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
-from toolkit.models.captioner import (
-    EMBEDDING_NAME,
-    HEAD_NAME,
-    decoder_layers,
-    initial_states,
-)
 from toolkit.preprocessing.captions import END_ID, PADDING_ID, START_ID
 
 
@@ -23,14 +16,15 @@ class CaptionDecoder:
     """One decoding step of a trained captioner, and the loops built on it.
 
     Args:
-        network: A network from `build_captioner`.
+        network: A `ShowAndTell` network; its `state_encoder`, `embedding`,
+            `decoder_layers` and `head` are used one step at a time.
     """
 
-    def __init__(self, network: keras.Model):
-        self.encoder = initial_states(network)
-        self.embedding = network.get_layer(EMBEDDING_NAME)
-        self.cells = [layer.cell for layer in decoder_layers(network)]
-        self.head = network.get_layer(HEAD_NAME)
+    def __init__(self, network):
+        self.encoder = network.state_encoder
+        self.embedding = network.embedding
+        self.cells = [layer.cell for layer in network.decoder_layers]
+        self.head = network.head
 
     def start(self, images: tf.Tensor) -> list[tf.Tensor]:
         """The decoder's initial states, `[h₁, c₁, h₂, c₂, …]`, from a batch of images."""

@@ -1,4 +1,4 @@
-"""Feature windows → LSTM stack → Dense head → the forecast in the targets' units."""
+"""Raw OHLCV windows → price features → LSTM stack → Dense head → the forecast in the targets' units."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from toolkit.config import option, section
+from toolkit.data.prices import RAW_FEATURES, as_window_batch
+from toolkit.models.linear_baseline import flat_features
 from toolkit.models.recurrent import RecurrentConfig, recurrent_stack
+from toolkit.models.task import TaskModel
 
 
 @dataclass
@@ -43,3 +47,66 @@ def build_forecaster(num_features: int, train_targets: np.ndarray, config: Forec
         mean=train_targets.mean(axis=0), variance=np.maximum(train_targets.var(axis=0), 1e-12), invert=True, name="unscale"
     )
     return keras.Model(features, unscale(standardized), name="network")
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class PriceForecaster(TaskModel):
+    """Forecasts closes from raw windows of daily prices; serves prices in the input's units.
+
+    The network predicts `log(close[t + k] / close[t])` for `k = 1 ... horizon`
+    from the preprocessor's features; `serve` turns that into prices with the
+    window's last close.
+
+    Args:
+        network: Features → log changes of the close, `(batch, horizon)`.
+        preprocessor: A `PriceFeatures` layer: raw windows → features.
+        window: Days in each raw window.
+        raw_features: The columns of a raw window, in order; `close` among them.
+        linear_baseline: A fixed `Dense` layer from the flattened features to
+            log changes (a Ridge regression fitted on the training windows),
+            reported beside the network; or `None`.
+        **kwargs: Base model keyword arguments, such as `name`.
+    """
+
+    layer_arguments = ("network", "preprocessor", "linear_baseline")
+
+    def __init__(
+        self,
+        network: keras.Model,
+        preprocessor: keras.layers.Layer,
+        window: int,
+        raw_features: list[str] | tuple[str, ...] = RAW_FEATURES,
+        linear_baseline: keras.layers.Dense | None = None,
+        **kwargs,
+    ):
+        if "close" not in raw_features:
+            raise ValueError(f"raw_features: {list(raw_features)} has no 'close' column to forecast.")
+        self.window = int(window)
+        self.raw_features = list(raw_features)
+        self.linear_baseline = linear_baseline
+        super().__init__(network, preprocessor, **kwargs)
+
+    @property
+    def horizon(self) -> int:
+        """Days ahead forecast."""
+        return int(self.network.outputs[0].shape[-1])
+
+    def raw_input_spec(self) -> tf.TensorSpec:
+        return tf.TensorSpec([None, self.window, len(self.raw_features)], tf.float32, name="windows")
+
+    def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        log_changes = self(raw_inputs, training=False)
+        last_close = raw_inputs[:, -1, self.raw_features.index("close")]
+        return {"prices": last_close[:, None] * tf.exp(log_changes), "log_changes": log_changes}
+
+    def raw_batch(self, raw_inputs) -> np.ndarray:
+        return as_window_batch(raw_inputs, self.window)
+
+    def linear_baseline_log_changes(self, windows: np.ndarray) -> np.ndarray:
+        """The linear baseline's forecast of the log changes, `(batch, horizon)`."""
+        if self.linear_baseline is None:
+            raise ValueError("This forecaster was built without a linear baseline.")
+        return self.linear_baseline(flat_features(self.preprocessor, windows)).numpy()
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "window": self.window, "raw_features": self.raw_features}

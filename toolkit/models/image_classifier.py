@@ -5,14 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from toolkit.config import option, section
+from toolkit.data.images import as_image_batch
+from toolkit.models.classifier import Classifier
 from toolkit.models.image_encoder import (
     AugmentationConfig,
     ImageEncoderConfig,
     build_image_encoder,
     image_input_stage,
 )
+from toolkit.preprocessing.images import checked_image_batch
 
 
 @dataclass
@@ -25,12 +30,11 @@ class ImageClassifierConfig:
     dropout: float = option(0.3, "Dropout before the head.", min=0.0, max=1.0)
 
 
-def build_image_classifier(image_shape: tuple[int, ...], num_classes: int, config: ImageClassifierConfig) -> keras.Model:
-    """Builds the network: layers `rescaling`, `augmentation`, `image_encoder`, `dense`, `dropout`, `head`.
+def build_image_backbone(image_shape: tuple[int, ...], config: ImageClassifierConfig) -> keras.Model:
+    """uint8 images → a feature vector: layers `rescaling`, `augmentation`, `image_encoder`, `dense` and `dropout`.
 
     Args:
         image_shape: `(height, width)` for grayscale, or `(height, width, channels)`.
-        num_classes: Size of the softmax head.
         config: The architecture.
     """
     raw = keras.Input(tuple(image_shape), dtype="uint8", name="images")
@@ -39,5 +43,27 @@ def build_image_classifier(image_shape: tuple[int, ...], num_classes: int, confi
     if config.dense_units:
         x = keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
     x = keras.layers.Dropout(config.dropout, name="dropout")(x)
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
-    return keras.Model(raw, probabilities, name="network")
+    return keras.Model(raw, x, name="image_backbone")
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class ImageClassifier(Classifier):
+    """Classifies uint8 images; rescaling and augmentation are layers of its backbone.
+
+    Its serving signature takes `images`, `[batch, H, W]` for grayscale or
+    `[batch, H, W, C]`, and checks their shape in the graph.
+    """
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """`(height, width)` or `(height, width, channels)` of the images it takes."""
+        return tuple(self.backbone.inputs[0].shape[1:])
+
+    def raw_input_spec(self) -> tf.TensorSpec:
+        return tf.TensorSpec([None, *self.image_shape], tf.uint8, name="images")
+
+    def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        return super().serving_outputs(checked_image_batch(raw_inputs, self.image_shape))
+
+    def raw_batch(self, raw_inputs) -> np.ndarray:
+        return as_image_batch(raw_inputs, self.image_shape)

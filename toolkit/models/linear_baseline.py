@@ -1,33 +1,37 @@
 """A Ridge regression on a model's own preprocessed features: the linear baseline a network must beat.
 
-Its coefficients are plain lists, so that they travel in a run's
-`metadata.json` and a loaded task reports the baseline too.
+scikit-learn fits it; its coefficients then become the weights of a fixed
+`Dense` layer, so that it is saved, loaded and evaluated with the task.
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.linear_model import Ridge
 
 
-def flat_features(preprocessor, inputs: np.ndarray) -> np.ndarray:
+def flat_features(preprocessor: keras.layers.Layer, inputs) -> tf.Tensor:
     """The preprocessor's output for `inputs`, one flat row per example."""
-    features = preprocessor(tf.constant(inputs, tf.float32)).numpy()
-    return features.reshape(len(features), -1)
+    features = preprocessor(tf.convert_to_tensor(inputs, tf.float32))
+    return tf.reshape(features, [tf.shape(features)[0], -1])
 
 
-def fit_linear_baseline(preprocessor, inputs: np.ndarray, targets: np.ndarray, alpha: float) -> dict:
+def fit_linear_baseline(
+    preprocessor: keras.layers.Layer, inputs: np.ndarray, targets: np.ndarray, alpha: float
+) -> keras.layers.Dense:
     """Fits Ridge(`alpha`) from flattened preprocessed `inputs` to `targets` `(n, outputs)`.
 
     Returns:
-        `{"coef": (outputs, features) list, "intercept": (outputs,) list}`.
+        A non-trainable `Dense` layer holding the fitted coefficients, built
+        for the flattened features.
     """
-    ridge = Ridge(alpha=alpha).fit(flat_features(preprocessor, inputs), targets)
+    features = flat_features(preprocessor, inputs).numpy()
+    ridge = Ridge(alpha=alpha).fit(features, targets)
     outputs = np.shape(targets)[-1]
-    return {"coef": np.reshape(ridge.coef_, (outputs, -1)).tolist(), "intercept": np.reshape(ridge.intercept_, (outputs,)).tolist()}
-
-
-def predict_linear_baseline(baseline: dict, preprocessor, inputs: np.ndarray) -> np.ndarray:
-    """The fitted baseline's predictions `(n, outputs)`."""
-    return flat_features(preprocessor, inputs) @ np.array(baseline["coef"]).T + np.array(baseline["intercept"])
+    # Zeros, which the fitted coefficients replace, draw nothing from the seeded random streams.
+    layer = keras.layers.Dense(outputs, kernel_initializer="zeros", trainable=False, name="linear_baseline")
+    layer.build((None, features.shape[1]))
+    layer.set_weights([np.reshape(ridge.coef_, (outputs, -1)).T, np.reshape(ridge.intercept_, (outputs,))])
+    return layer

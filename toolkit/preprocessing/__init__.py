@@ -1,1 +1,7 @@
-"""Preprocessing layers that live inside exported models."""
+"""Preprocessing layers that live inside exported models; importing this package registers them with Keras."""
+
+from toolkit.preprocessing.captions import CaptionTokenizer
+from toolkit.preprocessing.prices import PriceFeatures
+from toolkit.preprocessing.text import TextToTokenIds
+
+__all__ = ["CaptionTokenizer", "PriceFeatures", "TextToTokenIds"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,14 +15,12 @@ from toolkit.data.captions import (
     as_caption_lists,
     load_caption_splits,
 )
-from toolkit.data.images import as_image_batch
+from toolkit.data.splits import Split
 from toolkit.evaluation.captioning import caption_metrics, token_accuracy
 from toolkit.evaluation.plots import plot_captions
-from toolkit.models.caption_decoding import CaptionDecoder
-from toolkit.models.captioner import CaptionerConfig, build_captioner
-from toolkit.pipeline import Pipeline, Split
+from toolkit.models.captioner import Captioner, CaptionerConfig, ShowAndTell
+from toolkit.pipelines.base import Pipeline
 from toolkit.preprocessing.captions import PADDING_ID, caption_tokenizer
-from toolkit.preprocessing.images import checked_image_batch
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
@@ -65,63 +62,35 @@ class CaptioningPipeline(Pipeline):
 
     name = "captioning"
     config_class = CaptioningConfig
-
-    def raw_input_spec(self, metadata):
-        return tf.TensorSpec([None, *metadata["image_shape"]], tf.uint8, name="images")
+    task_class = Captioner
 
     def load_data(self, config: CaptioningConfig):
-        data = load_caption_splits(config.data)
-        data.metadata["decoding"] = dataclasses.asdict(config.decoding)
-        return data
+        return load_caption_splits(config.data)
 
     def build_preprocessor(self, config: CaptioningConfig, data):
         captions = [caption for references in data.train.targets for caption in references]
         return caption_tokenizer(captions, config.data.max_tokens, config.data.max_length)
 
-    def build_network(self, config: CaptioningConfig, data, preprocessor):
-        return build_captioner(data.metadata["image_shape"], preprocessor.vocabulary_size(), config.model)
+    def build_task(self, config: CaptioningConfig, data, preprocessor):
+        network = ShowAndTell(data.metadata["image_shape"], preprocessor.vocabulary_size(), config.model, name="network")
+        decoding = config.decoding
+        return Captioner(network, preprocessor, decoding.beam_width, decoding.max_length, decoding.length_penalty)
 
-    def end_to_end_model(self, preprocessor, network, metadata):
-        """`[images, caption strings]` → teacher-forced next-token probabilities; it holds the vocabulary."""
-        images = keras.Input(tuple(metadata["image_shape"]), dtype="uint8", name="images")
-        captions = keras.Input((), dtype="string", name="captions")
-        ids = preprocessor(captions)
-        return keras.Model([images, captions], network([images, ids[:, :-1]]), name="end_to_end")
-
-    def default_loss(self, metadata):
+    def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(ignore_class=PADDING_ID)
 
-    def default_metrics(self, metadata):
+    def default_metrics(self):
         # The embedding's mask reaches the metric, so padding is not counted.
         return [keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")]
 
-    def dataset(self, split: Split, preprocessor, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+    def dataset(self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
         """Batches of `((images, ids[:-1]), ids[1:])`; training draws one reference per image each epoch."""
-        return caption_pairs(split, preprocessor, batch_size, shuffle, seed)
+        return caption_pairs(split, model.preprocessor, batch_size, shuffle, seed)
 
-    def serving_outputs(self, model, raw_inputs, metadata):
-        decoding = metadata["decoding"]
-        raw_inputs = checked_image_batch(raw_inputs, metadata["image_shape"])
-        decoder = CaptionDecoder(model.get_layer("network"))
-        tokenizer = model.get_layer("preprocessor")
-        greedy_ids, greedy_log_probability = decoder.greedy(raw_inputs, decoding["max_length"])
-        beam_ids, beam_log_probability = decoder.beam_search(
-            raw_inputs, decoding["max_length"], decoding["beam_width"], decoding["length_penalty"]
-        )
-        return {
-            "caption": tokenizer.detokenize(beam_ids),
-            "log_probability": beam_log_probability,
-            "greedy_caption": tokenizer.detokenize(greedy_ids),
-            "greedy_log_probability": greedy_log_probability,
-        }
-
-    def coerce_raw_inputs(self, raw_inputs, metadata):
-        return as_image_batch(raw_inputs, metadata["image_shape"])
-
-    def fine_tune_data(self, data, metadata) -> Split:
+    def fine_tune_data(self, data, model) -> Split:
         """`(images, captions)`: uint8 images and, per image, a caption or a list of them."""
         images, captions = data
-        return Split(self.coerce_raw_inputs(images, metadata), as_caption_lists(captions))
+        return Split(model.raw_batch(images), as_caption_lists(captions))
 
     def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
         outputs = task.predict(split.inputs)
@@ -140,4 +109,3 @@ class CaptioningPipeline(Pipeline):
             plot_captions(split.inputs[:16], list(outputs["caption"][:16]), [r[0] for r in references[:16]],
                           plots_dir / f"{prefix}captions.png")
         return result
-

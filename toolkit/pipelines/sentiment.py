@@ -6,19 +6,20 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from toolkit.classifier import ClassifierPipeline
 from toolkit.config import section
-from toolkit.data.text import (
-    TextDataConfig,
-    as_text_array,
-    labelled_text,
-    load_text_splits,
-)
-from toolkit.models.text_classifier import TextClassifierConfig, build_text_classifier
-from toolkit.pipeline import Split
+from toolkit.data.batches import preprocessed_batches
+from toolkit.data.splits import Split
+from toolkit.data.text import TextDataConfig, labelled_text, load_text_splits
+from toolkit.models.classifier import softmax_head
+from toolkit.models.text_classifier import TextClassifier, TextClassifierConfig, build_text_backbone
+from toolkit.pipelines.classification import ClassifierPipeline
 from toolkit.preprocessing.text import text_vectorizer
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
+
+# Reviews are batched with others of similar length (boundaries in tokens), so that
+# little time goes into padding.
+LENGTH_BUCKETS = (64, 128, 192, 256, 320)
 
 
 @dataclass
@@ -38,10 +39,7 @@ class SentimentPipeline(ClassifierPipeline):
 
     name = "sentiment"
     config_class = SentimentConfig
-    length_buckets = (64, 128, 192, 256, 320)
-
-    def raw_input_spec(self, metadata):
-        return tf.TensorSpec([None], tf.string, name="text")
+    task_class = TextClassifier
 
     def load_data(self, config: SentimentConfig):
         return load_text_splits(config.data)
@@ -49,11 +47,13 @@ class SentimentPipeline(ClassifierPipeline):
     def build_preprocessor(self, config: SentimentConfig, data):
         return text_vectorizer(data.train.inputs, config.data.max_tokens, config.data.max_length)
 
-    def build_network(self, config: SentimentConfig, data, preprocessor):
-        return build_text_classifier(preprocessor.vocabulary_size(), len(data.metadata["class_names"]), config.model)
+    def build_task(self, config: SentimentConfig, data, preprocessor):
+        class_names = data.metadata["class_names"]
+        backbone = build_text_backbone(preprocessor.vocabulary_size(), config.model)
+        return TextClassifier(backbone, softmax_head(len(class_names)), class_names, preprocessor)
 
-    def coerce_raw_inputs(self, raw_inputs, metadata):
-        return as_text_array(raw_inputs)
+    def dataset(self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+        return preprocessed_batches(split, model.preprocessor, batch_size, shuffle, seed, length_buckets=LENGTH_BUCKETS)
 
-    def fine_tune_data(self, data, metadata) -> Split:
-        return labelled_text(data, metadata["class_names"])
+    def fine_tune_data(self, data, model) -> Split:
+        return labelled_text(data, model.class_names)

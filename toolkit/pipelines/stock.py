@@ -8,23 +8,21 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from toolkit.config import option, section
 from toolkit.data.prices import (
     CLOSE,
-    RAW_FEATURES,
     PriceDataConfig,
-    as_window_batch,
     load_price_splits,
     walk_forward_splits,
     windows_from_csv,
     windows_from_frame,
 )
+from toolkit.data.splits import Split, TimeOrderedSplit
 from toolkit.evaluation.forecast_report import forecast_report
-from toolkit.models.forecaster import ForecasterConfig, build_forecaster
-from toolkit.models.linear_baseline import fit_linear_baseline, predict_linear_baseline
-from toolkit.pipeline import Pipeline, Split
+from toolkit.models.forecaster import ForecasterConfig, PriceForecaster, build_forecaster
+from toolkit.models.linear_baseline import fit_linear_baseline
+from toolkit.pipelines.base import Pipeline, WalkForwardEvaluation
 from toolkit.preprocessing.prices import price_features
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
@@ -47,72 +45,54 @@ class StockConfig:
 
 
 @register_pipeline
-class StockPipeline(Pipeline):
+class StockPipeline(WalkForwardEvaluation, Pipeline):
     """Forecasts adjusted closes from raw OHLCV windows; serves prices in the inputs' units.
 
-    The network predicts `log(close[t + k] / close[t])` for `k = 1 ... horizon`;
-    serving turns that into prices with the window's last close. Evaluation
-    reports the model beside persistence ("tomorrow = today") and a Ridge
-    model on the same features.
+    Evaluation reports the model beside persistence ("tomorrow = today") and
+    a Ridge model on the same features, fitted on the training windows and
+    kept in the task model.
     """
 
     name = "stock"
     config_class = StockConfig
-    time_ordered = True
-
-    def raw_input_spec(self, metadata):
-        return tf.TensorSpec([None, metadata["window"], len(RAW_FEATURES)], tf.float32, name="windows")
+    task_class = PriceForecaster
 
     def load_data(self, config: StockConfig):
         return load_price_splits(config.data)
 
-    def evaluation_folds(self, config: StockConfig):
+    def walk_forward_folds(self, config: StockConfig):
         return walk_forward_splits(config.data) if config.data.walk_forward_folds else []
 
     def build_preprocessor(self, config: StockConfig, data):
         return price_features(data.train.inputs, config.features)
 
-    def fit_baselines(self, config: StockConfig, data, preprocessor):
-        return {
-            "linear_baseline": fit_linear_baseline(
-                preprocessor, data.train.inputs, data.train.targets, config.linear_baseline_alpha
-            )
-        }
+    def build_task(self, config: StockConfig, data, preprocessor):
+        network = build_forecaster(len(config.features), data.train.targets, config.model)
+        baseline = fit_linear_baseline(preprocessor, data.train.inputs, data.train.targets, config.linear_baseline_alpha)
+        return PriceForecaster(
+            network, preprocessor, data.metadata["window"], data.metadata["raw_features"], linear_baseline=baseline
+        )
 
-    def build_network(self, config: StockConfig, data, preprocessor):
-        return build_forecaster(len(config.features), data.train.targets, config.model)
-
-    def default_loss(self, metadata):
+    def default_loss(self):
         return keras.losses.MeanSquaredError()
 
-    def default_metrics(self, metadata):
+    def default_metrics(self):
         return [keras.metrics.MeanAbsoluteError(name="mae")]
 
-    def serving_outputs(self, model, raw_inputs, metadata):
-        log_changes = model(raw_inputs, training=False)
-        last_close = raw_inputs[:, -1, CLOSE]
-        return {"prices": last_close[:, None] * tf.exp(log_changes), "log_changes": log_changes}
-
-    def coerce_raw_inputs(self, raw_inputs, metadata):
-        return as_window_batch(raw_inputs, metadata["window"])
-
-    def fine_tune_data(self, data, metadata) -> Split:
-        """Windows from a Yahoo-style CSV path, a DataFrame of one series, or `(windows, log_changes)`."""
-        window, horizon = metadata["window"], metadata["horizon"]
+    def fine_tune_data(self, data, model: PriceForecaster) -> Split:
+        """Windows from a Yahoo-style CSV path, a DataFrame of one series, or `(windows, log_changes)` in time order."""
         if isinstance(data, (str, Path)):
-            return windows_from_csv(data, window, horizon)
+            return windows_from_csv(data, model.window, model.horizon)
         if isinstance(data, pd.DataFrame):
-            return windows_from_frame(data, window, horizon)
+            return windows_from_frame(data, model.window, model.horizon)
         inputs, targets = data
-        return Split(self.coerce_raw_inputs(inputs, metadata), np.asarray(targets, "float32"))
+        return TimeOrderedSplit(model.raw_batch(inputs), np.asarray(targets, "float32"))
 
     def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
-        linear_changes = predict_linear_baseline(task.metadata["linear_baseline"], task.preprocessor, split.inputs)
         last_close = split.inputs[:, -1, CLOSE].astype("float64")
         forecasts = {
             "model": task.predict(split.inputs)["prices"],
-            "linear": last_close[:, None] * np.exp(linear_changes),
+            "linear": last_close[:, None] * np.exp(task.model.linear_baseline_log_changes(split.inputs)),
             "persistence": np.repeat(last_close[:, None], split.targets.shape[-1], axis=1),
         }
         return forecast_report(split, forecasts, plots_dir, prefix)
-

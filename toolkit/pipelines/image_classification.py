@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-import tensorflow as tf
-
-from toolkit.classifier import ClassifierPipeline
 from toolkit.config import section
-from toolkit.data.images import ImageDataConfig, as_image_batch, load_image_splits
+from toolkit.data.images import ImageDataConfig, load_image_splits
+from toolkit.data.splits import Split
 from toolkit.evaluation.plots import plot_misclassified
+from toolkit.models.classifier import softmax_head
 from toolkit.models.image_classifier import (
+    ImageClassifier,
     ImageClassifierConfig,
-    build_image_classifier,
+    build_image_backbone,
 )
-from toolkit.preprocessing.images import checked_image_batch
+from toolkit.pipelines.classification import ClassifierPipeline
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
@@ -39,21 +40,20 @@ class ImageClassificationPipeline(ClassifierPipeline):
 
     name = "image_classification"
     config_class = ImageClassificationConfig
-
-    def raw_input_spec(self, metadata):
-        return tf.TensorSpec([None, *metadata["image_shape"]], tf.uint8, name="images")
+    task_class = ImageClassifier
 
     def load_data(self, config: ImageClassificationConfig):
         return load_image_splits(config.data)
 
-    def build_network(self, config: ImageClassificationConfig, data, preprocessor):
-        return build_image_classifier(data.metadata["image_shape"], len(data.metadata["class_names"]), config.model)
+    def build_task(self, config: ImageClassificationConfig, data, preprocessor):
+        class_names = data.metadata["class_names"]
+        backbone = build_image_backbone(data.metadata["image_shape"], config.model)
+        return ImageClassifier(backbone, softmax_head(len(class_names)), class_names)
 
-    def serving_outputs(self, model, raw_inputs, metadata):
-        return super().serving_outputs(model, checked_image_batch(raw_inputs, metadata["image_shape"]), metadata)
-
-    def coerce_raw_inputs(self, raw_inputs, metadata):
-        return as_image_batch(raw_inputs, metadata["image_shape"])
-
-    def plot_examples(self, split, predictions, class_names, plots_dir, prefix):
-        plot_misclassified(split.inputs, split.targets, predictions, class_names, plots_dir / f"{prefix}misclassified.png")
+    def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
+        result, predictions = self.classification_report(task, split, plots_dir, prefix)
+        if plots_dir is not None:
+            plot_misclassified(
+                split.inputs, split.targets, predictions, task.model.class_names, plots_dir / f"{prefix}misclassified.png"
+            )
+        return result

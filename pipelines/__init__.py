@@ -1,1 +1,0 @@
-"""Task pipelines: each module composes shared parts of `toolkit` into one task."""

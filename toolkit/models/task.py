@@ -1,0 +1,126 @@
+"""The base of every trained task: one Keras model that takes raw inputs and carries what serving them needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class TaskModel(keras.Model):
+    """A trained task as one functional Keras model, raw inputs in.
+
+    As keras-hub's tasks do, a task model is a functional `keras.Model`
+    whose constructor takes its parts, and whose `get_config()` holds
+    those parts and every fact it needs to serve: class names, a window
+    length, decoding settings. The vocabulary and any scaling statistics
+    are weights or assets of its layers. So `keras.saving.load_model`, after
+    `import toolkit`, restores a model that answers raw inputs through
+    `serve` exactly as its exported SavedModel does.
+
+    Its graph is raw inputs → `preprocessor` → `network`. Training fits
+    `network` alone, on inputs that `tf.data` preprocessed once; the task
+    model shares its layers, so it is trained too.
+
+    Subclasses set their own attributes, then call this constructor, and
+    implement `raw_input_spec`, `serving_outputs` and `raw_batch`.
+
+    Args:
+        network: The trainable model: preprocessed inputs → outputs.
+        preprocessor: The layer that turns raw inputs into the network's
+            inputs, or `None` when the network takes raw inputs itself.
+        inputs: The graph's inputs, for a task whose graph is not
+            raw inputs → preprocessor → network (a captioner's is
+            `[images, captions]`); `outputs` must then be given too.
+        outputs: The graph's outputs, with `inputs`.
+        **kwargs: Base model keyword arguments, such as `name`.
+    """
+
+    # Constructor arguments that are layers: serialized by `get_config`, rebuilt by `from_config`.
+    layer_arguments: ClassVar[tuple[str, ...]] = ("network", "preprocessor")
+
+    def __init__(
+        self,
+        network: keras.Model,
+        preprocessor: keras.layers.Layer | None = None,
+        inputs=None,
+        outputs=None,
+        **kwargs,
+    ):
+        self.network = network
+        self.preprocessor = preprocessor
+        if inputs is None:
+            spec = self.raw_input_spec()
+            inputs = keras.Input(shape=spec.shape[1:], dtype=spec.dtype.name, name=spec.name)
+            outputs = network(inputs if preprocessor is None else preprocessor(inputs))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+    def raw_input_spec(self) -> tf.TensorSpec:
+        """The batch of raw inputs `serve` and the serving signature take; its name is the signature's input name."""
+        raise NotImplementedError(f"{type(self).__name__} must define raw_input_spec().")
+
+    def serve(self, raw_inputs) -> dict[str, tf.Tensor]:
+        """Maps a batch of raw inputs to the named outputs of the serving signature.
+
+        Args:
+            raw_inputs: A tensor, an array or a list of the `raw_input_spec`'s dtype.
+        """
+        return self.serving_outputs(tf.convert_to_tensor(raw_inputs, self.raw_input_spec().dtype))
+
+    def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        """What `serve` returns for a batch tensor of raw inputs, in TensorFlow ops (traced into the SavedModel)."""
+        raise NotImplementedError(f"{type(self).__name__} must define serving_outputs().")
+
+    def raw_batch(self, raw_inputs) -> np.ndarray:
+        """Turns what a Python user passes (a list, an array, a DataFrame, a file path) into a batch `serve` takes.
+
+        Raises:
+            ValueError: If the inputs do not fit `raw_input_spec`, saying what is expected.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define raw_batch().")
+
+    def describe(self) -> dict:
+        """A JSON-ready summary for people: the task's class, its input and its own settings (not its layers)."""
+        spec = self.raw_input_spec()
+        settings = {
+            key: value
+            for key, value in self.get_config().items()
+            if key not in self.layer_arguments and key != "name"
+        }
+        return {
+            "task": type(self).__name__,
+            "input": {"name": spec.name, "shape": spec.shape.as_list(), "dtype": spec.dtype.name},
+            **settings,
+        }
+
+    def export_serving(self, path: str | Path) -> Path:
+        """Exports a SavedModel whose `serving_default` is `serve`: raw inputs in, named outputs out.
+
+        All preprocessing and decoding runs inside the graph. Loading it needs
+        TensorFlow only: `tf.saved_model.load(path).signatures["serving_default"]`.
+        """
+        archive = keras.export.ExportArchive()
+        archive.track(self)
+        archive.add_endpoint("serving_default", tf.function(self.serve, input_signature=[self.raw_input_spec()]))
+        archive.write_out(str(path), verbose=False)
+        return Path(path)
+
+    def get_config(self) -> dict:
+        # Not chained to `keras.Model.get_config`: a functional model's config is its
+        # graph, which this constructor does not take (as in keras-hub's `Task`).
+        config = {"name": self.name}
+        for argument in self.layer_arguments:
+            layer = getattr(self, argument)
+            config[argument] = None if layer is None else keras.layers.serialize(layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> TaskModel:
+        config = dict(config)
+        for argument in cls.layer_arguments:
+            if isinstance(config.get(argument), dict):
+                config[argument] = keras.layers.deserialize(config[argument])
+        return cls(**config)

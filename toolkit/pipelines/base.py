@@ -1,0 +1,79 @@
+"""The base class every task pipeline fills in, and the mixin of pipelines also evaluated walk-forward."""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from typing import ClassVar
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from toolkit.data.batches import preprocessed_batches
+from toolkit.data.splits import DataSplits, Split
+from toolkit.models.task import TaskModel
+
+
+class Pipeline(abc.ABC):
+    """A task: how to load its data, build its model, and evaluate it.
+
+    A pipeline is a recipe. `toolkit.run` calls `load_data`,
+    `build_preprocessor` (adapted on the training split only), then
+    `build_task` inside the distribution strategy's scope, fits the task
+    model's `network` on `dataset`s, and `evaluate`s the result. What the
+    trained task needs in order to serve lives in its `TaskModel`, not here.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type]
+    task_class: ClassVar[type[TaskModel]]
+
+    @abc.abstractmethod
+    def load_data(self, config) -> DataSplits:
+        """Loads the raw data splits named by `config.data`."""
+
+    def build_preprocessor(self, config, data: DataSplits) -> keras.layers.Layer | None:
+        """Builds the raw-input preprocessor, adapted on `data.train` only; `None` for none."""
+        return None
+
+    @abc.abstractmethod
+    def build_task(self, config, data: DataSplits, preprocessor: keras.layers.Layer | None) -> TaskModel:
+        """Builds the untrained task model around `preprocessor`, with anything else fitted on `data.train` only."""
+
+    @abc.abstractmethod
+    def default_loss(self):
+        """The loss used when `trainer.loss` is null."""
+
+    @abc.abstractmethod
+    def default_metrics(self) -> list:
+        """The metrics used when `trainer.metrics` is null."""
+
+    @abc.abstractmethod
+    def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
+        """Computes held-out metrics for the trained `task` on `split`, writing plots into `plots_dir`."""
+
+    def dataset(self, split: Split, model: TaskModel, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+        """Batches of `split` for fitting `model.network`: inputs preprocessed once, then cached."""
+        return preprocessed_batches(split, model.preprocessor, batch_size, shuffle, seed)
+
+    def fine_tune_data(self, data, model: TaskModel) -> Split:
+        """Turns what `Task.fine_tune` or `Task.evaluate` is given into a `Split`.
+
+        The default takes `(raw_inputs, targets)`; pipelines may also take a
+        file, whose labels they map with what `model` knows.
+        """
+        inputs, targets = data
+        return Split(model.raw_batch(inputs), np.asarray(targets))
+
+
+class WalkForwardEvaluation(abc.ABC):
+    """A pipeline mixin: the run also trains and tests a fresh model on each of further folds in time.
+
+    `toolkit.run` reports the mean and spread of their test metrics under
+    `walk_forward`.
+    """
+
+    @abc.abstractmethod
+    def walk_forward_folds(self, config) -> list[DataSplits]:
+        """The folds to train and test on, oldest first; an empty list for none."""

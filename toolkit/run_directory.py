@@ -1,0 +1,509 @@
+"""The run directory: its file names, its format version, and writing and reading it safely.
+
+A finished run `saved_models/<pipeline>/<run-name>/` holds:
+
+| name | what |
+|---|---|
+| `model.keras` | the task model, raw inputs in; `keras.saving.load_model` opens it after `import toolkit` |
+| `serving/` | a SavedModel whose `serving_default` takes raw inputs |
+| `config.yaml` | the resolved config; `toolkit run <pipeline> --config` takes it again |
+| `metrics.json` | held-out metrics |
+| `plots/`, `logs/`, `training_log.csv`, `history.json` | plots, TensorBoard logs and per-epoch logs |
+| `run.json` | written last: format and version, pipeline, and the size and SHA-256 of each file; it marks a finished run |
+
+While a run of that name is being written, hidden entries beside it belong to it:
+`.<run-name>.lock` (held by the writing process), `.<run-name>.work/` (the
+training state a killed run resumes from, with `work.json`: the config and
+data it was started with), `.<run-name>.staging-<hex>/` (the next run
+directory, renamed into place once complete) and `.<run-name>.retired-<hex>/`
+(the finished run being replaced).
+
+Nothing is deleted or replaced unless it is one of ours: a finished run (with
+its `run.json`), or a hidden entry above that carries its own marker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import fcntl
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from toolkit import config as config_lib
+from toolkit.registry import get_pipeline
+
+FORMAT = "toolkit-run"
+FORMAT_VERSION = 1
+
+MANIFEST = "run.json"
+MODEL = "model.keras"
+SERVING = "serving"
+CONFIG = "config.yaml"
+METRICS = "metrics.json"
+PLOTS = "plots"
+LOGS = "logs"
+TRAINING_LOG = "training_log.csv"
+HISTORY = "history.json"
+
+# Files the manifest records, by size and SHA-256; loading checks each one it reads.
+_RECORDED = (MODEL, CONFIG, METRICS)
+_WORK_RECORD = "work.json"
+_STAGING_MARKER = ".toolkit-staging"
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+_HEX = "[0-9a-f]{8}"
+
+
+class RunDirectoryError(ValueError):
+    """A run directory cannot be written or read as asked; the message names the path and the reason."""
+
+
+def check_run_name(name: str) -> str:
+    """Returns `name` if it is a plain run name.
+
+    Raises:
+        RunDirectoryError: For a path separator, `..`, an absolute path, a
+            leading dot (the hidden names of runs in progress) or other characters.
+    """
+    if not isinstance(name, str) or not _RUN_NAME.fullmatch(name):
+        raise RunDirectoryError(
+            f"run name {name!r}: expected a plain name of up to 200 letters, digits, '.', '_' and '-' that starts "
+            "with a letter or digit; a run name is not a path (no '/', no '..', nothing absolute)."
+        )
+    return name
+
+
+def run_path(output_dir: str | Path, pipeline: str, run_name: str) -> Path:
+    """`output_dir/<pipeline>/<run_name>`, after checking that `run_name` is a plain name."""
+    return Path(output_dir) / pipeline / check_run_name(run_name)
+
+
+@dataclass(frozen=True)
+class TrainingFiles:
+    """What the training loop keeps in a work folder: enough to resume a killed run, and its logs."""
+
+    root: Path
+
+    @property
+    def backup(self) -> Path:
+        """`BackupAndRestore`'s state: the last finished epoch."""
+        return self.root / "backup"
+
+    @property
+    def best_weights(self) -> Path:
+        """The best epoch's weights by the monitored metric."""
+        return self.root / "best.weights.h5"
+
+    @property
+    def history(self) -> Path:
+        return self.root / HISTORY
+
+    @property
+    def training_log(self) -> Path:
+        return self.root / TRAINING_LOG
+
+    @property
+    def logs(self) -> Path:
+        """TensorBoard's folder."""
+        return self.root / LOGS
+
+    @property
+    def plots(self) -> Path:
+        return self.root / PLOTS
+
+    def fold(self, index: int) -> TrainingFiles:
+        """The work folder of walk-forward fold `index`."""
+        return TrainingFiles(self.root / f"fold_{index}")
+
+
+@dataclass
+class StoredRun:
+    """A finished run, read back and checked.
+
+    Attributes:
+        directory: Where it was read from.
+        pipeline: The name of the pipeline that made it.
+        config: Its resolved config, an instance of that pipeline's config class.
+        model: Its task model.
+        manifest: The contents of `run.json`.
+    """
+
+    directory: Path
+    pipeline: str
+    config: object
+    model: keras.Model
+    manifest: dict
+
+
+def is_finished_run(path: str | Path) -> bool:
+    """Whether `path` is a finished run of toolkit's: a real folder whose `run.json` names our format."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_dir():
+        return False
+    try:
+        return json.loads((path / MANIFEST).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_target(run_dir: str | Path, source: str | Path | None = None) -> Path:
+    """Checks that a run may be written at `run_dir`, before any work is spent on it.
+
+    Args:
+        run_dir: Where the run would go.
+        source: The run a fine-tuned task was loaded from, which it may not replace.
+
+    Raises:
+        RunDirectoryError: If `run_dir` is `source`, or exists and is not a
+            finished run of toolkit's (which is never replaced).
+    """
+    run_dir = Path(run_dir)
+    if source is not None and run_dir.resolve() == Path(source).resolve():
+        raise RunDirectoryError(
+            f"{run_dir}: that is the run being fine-tuned; writing there would replace its model, metrics, plots "
+            "and logs. Choose another output folder."
+        )
+    if (run_dir.exists() or run_dir.is_symlink()) and not is_finished_run(run_dir):
+        raise RunDirectoryError(
+            f"{run_dir} exists and is not a finished toolkit run (no {MANIFEST} of ours in it); toolkit replaces "
+            "only its own finished runs, so it is left as it is. Choose another name or folder, or move it away."
+        )
+    return run_dir
+
+
+@contextlib.contextmanager
+def claim(run_dir: str | Path, source: str | Path | None = None) -> Iterator[RunSlot]:
+    """Holds the name `run_dir` for this process while a run is trained or written there.
+
+    It refuses a target that is not ours (see `check_target`), takes the
+    run name's lock (refusing while another process holds it), and removes
+    staging folders left by a crash of an earlier run of that name.
+
+    Yields:
+        A `RunSlot`, through which the run is written.
+
+    Raises:
+        RunDirectoryError: If the target is not ours, or another process is
+            writing a run of that name.
+    """
+    run_dir = check_target(run_dir, source)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(run_dir):
+        check_target(run_dir, source)
+        _remove_leftovers(run_dir)
+        yield RunSlot(run_dir)
+
+
+def write_run(
+    run_dir: str | Path,
+    pipeline: str,
+    config,
+    model: keras.Model,
+    metrics: dict,
+    source: str | Path | None = None,
+) -> Path:
+    """Claims `run_dir` and writes a finished run there (see `RunSlot.write`)."""
+    with claim(run_dir, source) as slot:
+        return slot.write(pipeline, config, model, metrics)
+
+
+class RunSlot:
+    """A run name this process holds (see `claim`): where its work folder is kept and its run is written."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+
+    def _hidden(self, suffix: str) -> Path:
+        return self.run_dir.parent / f".{self.run_dir.name}.{suffix}"
+
+    def work(self, pipeline: str, config, data_fingerprint: str, fresh: bool = False) -> TrainingFiles:
+        """The work folder of this run: resumed if an interrupted run left one with the same config and data.
+
+        Args:
+            pipeline: The pipeline's name.
+            config: The resolved config.
+            data_fingerprint: `DataSplits.fingerprint()` of the data to train on.
+            fresh: Discard an interrupted run's work folder instead of resuming it.
+
+        Raises:
+            RunDirectoryError: If the interrupted run was started with another
+                config or other data (unless `fresh`), or if the folder does
+                not carry toolkit's record.
+        """
+        root = self._hidden("work")
+        record = {"pipeline": pipeline, "config": config_lib.to_dict(config), "data": data_fingerprint}
+        if root.exists() or root.is_symlink():
+            stored = _read_json_or_none(root / _WORK_RECORD) if root.is_dir() and not root.is_symlink() else None
+            if stored is None:
+                raise RunDirectoryError(
+                    f"{root} has no {_WORK_RECORD} of toolkit's, so it is not known to be an interrupted run of ours; it "
+                    "is left as it is. Remove it yourself, or choose another run name."
+                )
+            if fresh:
+                shutil.rmtree(root)
+            elif stored != record:
+                raise RunDirectoryError(
+                    f"{self.run_dir.name!r} was interrupted and left {root} to resume from, but that run was started "
+                    f"with {_differences(stored, record)}. Run it again as it was to resume it, add --fresh "
+                    "(fresh=True in Python) to discard it and start over, or choose another run name."
+                )
+        root.mkdir(exist_ok=True)
+        _write_json(root / _WORK_RECORD, record)
+        return TrainingFiles(root)
+
+    def write(self, pipeline: str, config, model: keras.Model, metrics: dict, work: TrainingFiles | None = None) -> Path:
+        """Writes the finished run, atomically, replacing an earlier finished run of this name.
+
+        Everything is written into a hidden staging folder, `run.json` last,
+        which is then renamed into place. A crash leaves the earlier run (or
+        nothing) at `run_dir`, never a half-written one; the next run of this
+        name removes the staging folder.
+
+        Args:
+            pipeline: The pipeline's name.
+            config: The resolved config.
+            model: The trained task model.
+            metrics: Written to `metrics.json`.
+            work: The run's work folder, whose plots and logs are copied in and
+                which is removed once the run is in place.
+
+        Returns:
+            The run directory.
+        """
+        staging = self._hidden(f"staging-{uuid.uuid4().hex[:8]}")
+        staging.mkdir()
+        (staging / _STAGING_MARKER).touch()
+        try:
+            model.save(staging / MODEL)
+            model.export_serving(staging / SERVING)
+            config_lib.save_config(
+                config, staging / CONFIG, comment=f"The resolved config of a {pipeline} run; train again with\n"
+                f"  toolkit run {pipeline} --config {CONFIG}"
+            )
+            _write_json(staging / METRICS, metrics)
+            if work is not None:
+                for source, name in ((work.plots, PLOTS), (work.logs, LOGS)):
+                    if source.is_dir():
+                        shutil.copytree(source, staging / name)
+                for source, name in ((work.training_log, TRAINING_LOG), (work.history, HISTORY)):
+                    if source.is_file():
+                        shutil.copy2(source, staging / name)
+            (staging / _STAGING_MARKER).unlink()
+            _write_json(staging / MANIFEST, _manifest(staging, pipeline, model))
+            self._put_in_place(staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if work is not None:
+            shutil.rmtree(work.root, ignore_errors=True)
+        return self.run_dir
+
+    def _put_in_place(self, staging: Path) -> None:
+        if not (self.run_dir.exists() or self.run_dir.is_symlink()):
+            staging.rename(self.run_dir)
+            return
+        check_target(self.run_dir)
+        retired = self._hidden(f"retired-{uuid.uuid4().hex[:8]}")
+        self.run_dir.rename(retired)
+        staging.rename(self.run_dir)
+        shutil.rmtree(retired)
+
+
+def read_run(run_dir: str | Path) -> StoredRun:
+    """Reads a finished run back, checking each file it reads.
+
+    Raises:
+        RunDirectoryError: Naming the file and what is wrong with it: missing,
+            truncated or changed since it was written, unparsable, or from
+            another format version.
+        ConfigError: For a `config.yaml` that does not fit its pipeline's
+            config, naming the file and the key.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirectoryError(f"{run_dir}: no such run directory.")
+    manifest_path = run_dir / MANIFEST
+    if not manifest_path.is_file():
+        if (run_dir / "metadata.json").is_file():
+            raise RunDirectoryError(
+                f"{run_dir} was written by an earlier toolkit, before runs had a {MANIFEST} and a format version; "
+                f"this toolkit reads format {FORMAT_VERSION}. Train it again."
+            )
+        raise RunDirectoryError(
+            f"{run_dir} is not a finished toolkit run: {MANIFEST} is missing. It is written last, so the run was "
+            "interrupted, or the folder is not a run."
+        )
+    manifest = _read_json(manifest_path)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise RunDirectoryError(f"{manifest_path}: not a toolkit run manifest (no \"format\": \"{FORMAT}\").")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise RunDirectoryError(
+            f"{manifest_path}: format version {manifest.get('format_version')!r}; this toolkit reads format "
+            f"{FORMAT_VERSION}. Use the toolkit that wrote it ({manifest.get('toolkit_version', 'unknown')}), or train again."
+        )
+    for name in (CONFIG, MODEL):
+        _check_recorded_file(run_dir, name, manifest)
+    pipeline_name = manifest.get("pipeline")
+    try:
+        pipeline = get_pipeline(pipeline_name)
+    except KeyError as error:
+        raise RunDirectoryError(f"{manifest_path}: {error.args[0]}") from None
+    config = config_lib.load_config(pipeline.config_class, run_dir / CONFIG, complete=True)
+    try:
+        model = keras.saving.load_model(run_dir / MODEL)
+    except Exception as error:  # Keras raises many kinds for a damaged archive; each is reported the same way.
+        raise RunDirectoryError(f"{run_dir / MODEL}: cannot be loaded ({type(error).__name__}: {error}).") from None
+    if not isinstance(model, pipeline.task_class):
+        raise RunDirectoryError(
+            f"{run_dir / MODEL}: holds a {type(model).__name__}, but {MANIFEST} names the {pipeline_name} pipeline, "
+            f"whose task is a {pipeline.task_class.__name__}."
+        )
+    return StoredRun(run_dir, pipeline_name, config, model, manifest)
+
+
+def _check_recorded_file(run_dir: Path, name: str, manifest: dict) -> None:
+    path = run_dir / name
+    recorded = manifest.get("files", {}).get(name)
+    if not path.is_file():
+        raise RunDirectoryError(f"{path}: missing from the run directory.")
+    if not isinstance(recorded, dict):
+        raise RunDirectoryError(f"{run_dir / MANIFEST}: records no size or checksum for {name}.")
+    size = path.stat().st_size
+    if size != recorded.get("bytes"):
+        state = "truncated or edited" if size < recorded.get("bytes", 0) else "edited"
+        raise RunDirectoryError(f"{path}: {state}: {size} bytes, but {recorded.get('bytes')} were written.")
+    if _sha256(path) != recorded.get("sha256"):
+        raise RunDirectoryError(f"{path}: damaged or edited: its SHA-256 differs from the one recorded when it was written.")
+
+
+def _manifest(staging: Path, pipeline: str, model: keras.Model) -> dict:
+    try:
+        version = importlib.metadata.version("toolkit")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "pipeline": pipeline,
+        "toolkit_version": version,
+        "written_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        # For people: nothing reads this back; the model carries the same facts in its config.
+        "task": model.describe(),
+        "files": {
+            name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)} for name in _RECORDED
+        },
+    }
+
+
+@contextlib.contextmanager
+def _lock(run_dir: Path) -> Iterator[None]:
+    """An exclusive `flock` on `.<run-name>.lock`, released (and the file removed) on exit or when the process dies."""
+    path = run_dir.parent / f".{run_dir.name}.lock"
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            os.close(descriptor)
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = _read_text_or_empty(path).strip() or "unknown"
+            raise RunDirectoryError(
+                f"{run_dir}: another toolkit process (pid {holder}) is running or writing a run of this name now. "
+                "Wait for it to finish, or choose another run name."
+            ) from None
+        # The holder before us removes the file as it releases it; a lock on that removed
+        # file guards nothing, so take the lock again on the file now at `path`.
+        try:
+            if os.fstat(descriptor).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(descriptor)
+    try:
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(descriptor)
+
+
+def _remove_leftovers(run_dir: Path) -> None:
+    """Removes staging and retired folders of this run name that a crash left, if they are ours."""
+    pattern = re.compile(rf"\.{re.escape(run_dir.name)}\.(staging|retired)-{_HEX}")
+    for entry in run_dir.parent.iterdir():
+        if not pattern.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
+            continue
+        if (entry / _STAGING_MARKER).is_file() or is_finished_run(entry) or not any(entry.iterdir()):
+            shutil.rmtree(entry)
+
+
+def _differences(then: dict, now: dict) -> str:
+    if then.get("pipeline") != now.get("pipeline"):
+        return f"the {then.get('pipeline')} pipeline"
+    old, new = _flatten(then.get("config", {})), _flatten(now["config"])
+    changed = [key for key in dict.fromkeys([*old, *new]) if old.get(key) != new.get(key)]
+    parts = [f"{key}: {old.get(key)!r} (now {new.get(key)!r})" for key in changed[:5]]
+    if len(changed) > 5:
+        parts.append(f"and {len(changed) - 5} more keys")
+    if then.get("data") != now["data"]:
+        parts.append("other training or validation data")
+    return "another config: " + "; ".join(parts) if changed else "other training or validation data"
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, values) -> None:
+    """Writes JSON through a temporary file renamed into place, so that a reader never sees half of it."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(values, indent=2))
+    partial.replace(path)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise RunDirectoryError(f"{path}: not valid JSON ({error}).") from None
+
+
+def _read_json_or_none(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""

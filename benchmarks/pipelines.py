@@ -19,10 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-# Run as a script, this folder comes first on the path, and this file would shadow the
-# `pipelines` package that `toolkit.registry` imports.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
-
 from toolkit.registry import pipeline_names
 
 # The number each pipeline is judged by, as a path into its metrics.json.

@@ -23,14 +23,9 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-# Run as a script, this folder comes first on the path, and its pipelines.py would shadow
-# the `pipelines` package that `toolkit.load` imports.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
 import keras
 import numpy as np
@@ -119,7 +114,7 @@ def pipeline_latency(run_dir: str, calls: int) -> dict:
     import toolkit
 
     task = toolkit.load(run_dir)
-    spec = task.pipeline.raw_input_spec(task.metadata)
+    spec = task.model.raw_input_spec()
     raw = synthetic_input(spec)
     serve = tf.saved_model.load(str(Path(run_dir) / "serving")).signatures["serving_default"]
     model = task.model

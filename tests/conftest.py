@@ -57,7 +57,6 @@ def run_without_toolkit(run_python):
     return run_python
 
 
-
 @pytest.fixture
 def loaded_by_keras(run_python, tmp_path):
     """Loads a run's `model.keras` with `keras.saving.load_model` in a fresh process that imports only `toolkit`.

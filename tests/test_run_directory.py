@@ -100,6 +100,21 @@ def test_staging_folders_left_by_a_killed_export_are_removed_by_the_next_run_of_
     assert other_run.exists(), "another run name's leftovers are its own"
 
 
+def test_a_run_left_out_of_place_by_a_crash_mid_replace_is_put_back(task, tmp_path):
+    # A crash between the two renames of a replace: the old run retired, the new one complete in staging.
+    run_dir = task.export(tmp_path / "run", metrics={"version": 1})
+    new_run = task.export(tmp_path / "new", metrics={"version": 2})
+    run_dir.rename(tmp_path / ".run.retired-0123abcd")
+    new_run.rename(tmp_path / ".run.staging-89abcdef")
+
+    with run_directory.claim(run_dir):
+        pass
+
+    assert json.loads((run_dir / "metrics.json").read_text()) == {"version": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"], "the replaced run is removed, as the replace would have"
+    assert toolkit.load(run_dir).model.class_names == ["negative", "positive"]
+
+
 # Never over what is not ours.
 
 
@@ -152,6 +167,29 @@ def test_a_loaded_task_will_not_export_over_the_run_it_came_from(finished):
     task = toolkit.load(finished.run_dir)
     with pytest.raises(RunDirectoryError, match="that is the run being fine-tuned"):
         task.export(finished.run_dir)
+
+
+def test_fine_tune_output_inside_its_own_source_is_refused(finished):
+    with pytest.raises(RunDirectoryError, match="that is the run being fine-tuned, or a folder inside it"):
+        toolkit.load(finished.run_dir).export(finished.run_dir / "tuned")
+    assert not (finished.run_dir / "tuned").exists()
+
+
+def test_a_run_of_an_earlier_format_is_named_and_left_alone(task, tmp_path):
+    earlier = tmp_path / "old"
+    earlier.mkdir()
+    (earlier / "metadata.json").write_text("{}")
+    with pytest.raises(RunDirectoryError, match="an earlier toolkit wrote it, without a run.json"):
+        task.export(earlier)
+    assert [p.name for p in earlier.iterdir()] == ["metadata.json"]
+
+
+def test_an_output_folder_that_cannot_hold_runs_is_named(tmp_path, capsys):
+    not_a_folder = tmp_path / "runs"
+    not_a_folder.write_text("a file")
+    assert main(["run", "sentiment", "--config", str(SMOKE), "--output-dir", str(not_a_folder), "--run-name", "x"]) == 2
+    error = capsys.readouterr().err
+    assert f"{not_a_folder / 'sentiment'}: cannot write a run there" in error and "Traceback" not in error
 
 
 # One writer per run name.
@@ -249,8 +287,12 @@ def test_an_edited_config_is_named(copied_run):
             "was written by an earlier toolkit",
         ),
         (lambda run: (run / "model.keras").unlink(), "model.keras: missing from the run directory"),
+        (
+            lambda run: (run / "run.json").write_text(json.dumps({"format": "toolkit-run", "format_version": 1, "files": []})),
+            r"run.json: records no size and checksum for config.yaml",
+        ),
     ],
-    ids=["no manifest", "unparsable manifest", "other format version", "earlier format", "no model"],
+    ids=["no manifest", "unparsable manifest", "other format version", "earlier format", "no model", "no checksums"],
 )
 def test_a_damaged_run_names_the_file_and_the_fault(copied_run, damage, message):
     damage(copied_run)

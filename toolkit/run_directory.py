@@ -38,6 +38,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 
@@ -136,14 +137,12 @@ class StoredRun:
         pipeline: The name of the pipeline that made it.
         config: Its resolved config, an instance of that pipeline's config class.
         model: Its task model.
-        manifest: The contents of `run.json`.
     """
 
     directory: Path
     pipeline: str
-    config: object
+    config: Any
     model: keras.Model
-    manifest: dict
 
 
 def is_finished_run(path: str | Path) -> bool:
@@ -169,15 +168,18 @@ def check_target(run_dir: str | Path, source: str | Path | None = None) -> Path:
             finished run of toolkit's (which is never replaced).
     """
     run_dir = Path(run_dir)
-    if source is not None and run_dir.resolve() == Path(source).resolve():
+    if source is not None and run_dir.resolve().is_relative_to(Path(source).resolve()):
         raise RunDirectoryError(
-            f"{run_dir}: that is the run being fine-tuned; writing there would replace its model, metrics, plots "
-            "and logs. Choose another output folder."
+            f"{run_dir}: that is the run being fine-tuned, or a folder inside it; writing there would replace or "
+            "change its model, metrics, plots and logs. Choose another output folder."
         )
     if (run_dir.exists() or run_dir.is_symlink()) and not is_finished_run(run_dir):
+        earlier = (run_dir / "metadata.json").is_file() and not run_dir.is_symlink()
         raise RunDirectoryError(
-            f"{run_dir} exists and is not a finished toolkit run (no {MANIFEST} of ours in it); toolkit replaces "
-            "only its own finished runs, so it is left as it is. Choose another name or folder, or move it away."
+            f"{run_dir} exists and is not a finished toolkit run "
+            + ("of this format (an earlier toolkit wrote it, without a run.json)" if earlier else f"(no {MANIFEST} of ours in it)")
+            + "; toolkit replaces only its own finished runs, so it is left as it is. Choose another name or "
+            "folder, or move it away."
         )
     return run_dir
 
@@ -187,28 +189,33 @@ def claim(run_dir: str | Path, source: str | Path | None = None) -> Iterator[Run
     """Holds the name `run_dir` for this process while a run is trained or written there.
 
     It refuses a target that is not ours (see `check_target`), takes the
-    run name's lock (refusing while another process holds it), and removes
-    staging folders left by a crash of an earlier run of that name.
+    run name's lock (refusing while another process holds it), and cleans
+    up after a crash of an earlier run of that name: a finished run that the
+    crash left out of place is put back, and staging folders are removed.
 
     Yields:
         A `RunSlot`, through which the run is written.
 
     Raises:
-        RunDirectoryError: If the target is not ours, or another process is
-            writing a run of that name.
+        RunDirectoryError: If the target is not ours, its folder cannot be
+            written, or another process is writing a run of that name.
     """
     run_dir = check_target(run_dir, source)
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(run_dir):
+    with contextlib.ExitStack() as held:
+        try:
+            run_dir.parent.mkdir(parents=True, exist_ok=True)
+            held.enter_context(_lock(run_dir))
+        except OSError as error:
+            raise RunDirectoryError(f"{run_dir.parent}: cannot write a run there ({error.strerror}).") from None
         check_target(run_dir, source)
-        _remove_leftovers(run_dir)
+        _recover_or_remove_leftovers(run_dir)
         yield RunSlot(run_dir)
 
 
 def write_run(
     run_dir: str | Path,
     pipeline: str,
-    config,
+    config: Any,
     model: keras.Model,
     metrics: dict,
     source: str | Path | None = None,
@@ -227,7 +234,7 @@ class RunSlot:
     def _hidden(self, suffix: str) -> Path:
         return self.run_dir.parent / f".{self.run_dir.name}.{suffix}"
 
-    def work(self, pipeline: str, config, data_fingerprint: str, fresh: bool = False) -> TrainingFiles:
+    def work(self, pipeline: str, config: Any, data_fingerprint: str, fresh: bool = False) -> TrainingFiles:
         """The work folder of this run: resumed if an interrupted run left one with the same config and data.
 
         Args:
@@ -245,7 +252,7 @@ class RunSlot:
         record = {"pipeline": pipeline, "config": config_lib.to_dict(config), "data": data_fingerprint}
         if root.exists() or root.is_symlink():
             stored = _read_json_or_none(root / _WORK_RECORD) if root.is_dir() and not root.is_symlink() else None
-            if stored is None:
+            if not isinstance(stored, dict):
                 raise RunDirectoryError(
                     f"{root} has no {_WORK_RECORD} of toolkit's, so it is not known to be an interrupted run of ours; it "
                     "is left as it is. Remove it yourself, or choose another run name."
@@ -262,7 +269,9 @@ class RunSlot:
         _write_json(root / _WORK_RECORD, record)
         return TrainingFiles(root)
 
-    def write(self, pipeline: str, config, model: keras.Model, metrics: dict, work: TrainingFiles | None = None) -> Path:
+    def write(
+        self, pipeline: str, config: Any, model: keras.Model, metrics: dict, work: TrainingFiles | None = None
+    ) -> Path:
         """Writes the finished run, atomically, replacing an earlier finished run of this name.
 
         Everything is written into a hidden staging folder, `run.json` last,
@@ -299,8 +308,8 @@ class RunSlot:
                 for source, name in ((work.training_log, TRAINING_LOG), (work.history, HISTORY)):
                     if source.is_file():
                         shutil.copy2(source, staging / name)
-            (staging / _STAGING_MARKER).unlink()
             _write_json(staging / MANIFEST, _manifest(staging, pipeline, model))
+            (staging / _STAGING_MARKER).unlink()
             self._put_in_place(staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -369,21 +378,22 @@ def read_run(run_dir: str | Path) -> StoredRun:
             f"{run_dir / MODEL}: holds a {type(model).__name__}, but {MANIFEST} names the {pipeline_name} pipeline, "
             f"whose task is a {pipeline.task_class.__name__}."
         )
-    return StoredRun(run_dir, pipeline_name, config, model, manifest)
+    return StoredRun(run_dir, pipeline_name, config, model)
 
 
 def _check_recorded_file(run_dir: Path, name: str, manifest: dict) -> None:
     path = run_dir / name
-    recorded = manifest.get("files", {}).get(name)
+    files = manifest.get("files")
+    recorded = files.get(name) if isinstance(files, dict) else None
     if not path.is_file():
         raise RunDirectoryError(f"{path}: missing from the run directory.")
-    if not isinstance(recorded, dict):
-        raise RunDirectoryError(f"{run_dir / MANIFEST}: records no size or checksum for {name}.")
+    if not (isinstance(recorded, dict) and isinstance(recorded.get("bytes"), int) and isinstance(recorded.get("sha256"), str)):
+        raise RunDirectoryError(f"{run_dir / MANIFEST}: records no size and checksum for {name} under \"files\".")
     size = path.stat().st_size
-    if size != recorded.get("bytes"):
-        state = "truncated or edited" if size < recorded.get("bytes", 0) else "edited"
-        raise RunDirectoryError(f"{path}: {state}: {size} bytes, but {recorded.get('bytes')} were written.")
-    if _sha256(path) != recorded.get("sha256"):
+    if size != recorded["bytes"]:
+        state = "truncated or edited" if size < recorded["bytes"] else "edited"
+        raise RunDirectoryError(f"{path}: {state}: {size} bytes, but {recorded['bytes']} were written.")
+    if _sha256(path) != recorded["sha256"]:
         raise RunDirectoryError(f"{path}: damaged or edited: its SHA-256 differs from the one recorded when it was written.")
 
 
@@ -411,7 +421,7 @@ def _lock(run_dir: Path) -> Iterator[None]:
     """An exclusive `flock` on `.<run-name>.lock`, released (and the file removed) on exit or when the process dies."""
     path = run_dir.parent / f".{run_dir.name}.lock"
     while True:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -436,16 +446,35 @@ def _lock(run_dir: Path) -> Iterator[None]:
         os.write(descriptor, f"{os.getpid()}\n".encode())
         yield
     finally:
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
+                path.unlink()
         os.close(descriptor)
 
 
-def _remove_leftovers(run_dir: Path) -> None:
-    """Removes staging and retired folders of this run name that a crash left, if they are ours."""
+def _recover_or_remove_leftovers(run_dir: Path) -> None:
+    """Cleans up after a crash of an earlier run of this name, keeping every finished run.
+
+    A crash between the two renames that replace a run leaves nothing at
+    `run_dir`, the new run complete in its staging folder and the old one in
+    its retired folder: the newest complete run is put back. Then staging
+    folders (marked, or empty) and retired finished runs are removed.
+    """
     pattern = re.compile(rf"\.{re.escape(run_dir.name)}\.(staging|retired)-{_HEX}")
-    for entry in run_dir.parent.iterdir():
-        if not pattern.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
-            continue
+    leftovers = [
+        entry
+        for entry in run_dir.parent.iterdir()
+        if pattern.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink()
+    ]
+    if not (run_dir.exists() or run_dir.is_symlink()):
+        finished = [entry for entry in leftovers if is_finished_run(entry)]
+        if finished:
+            # The new run, from staging, before the one it was replacing.
+            newest = max(finished, key=lambda entry: (".staging-" in entry.name, entry.stat().st_mtime))
+            (newest / _STAGING_MARKER).unlink(missing_ok=True)
+            newest.rename(run_dir)
+            leftovers.remove(newest)
+    for entry in leftovers:
         if (entry / _STAGING_MARKER).is_file() or is_finished_run(entry) or not any(entry.iterdir()):
             shutil.rmtree(entry)
 

@@ -101,6 +101,7 @@ def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(train
     assert served["class"] == "Captioner"
     assert served["caption"] == list(trained.task.predict(test_images[:6])["caption"])
 
+
 def test_reloaded_task_captions_the_same(trained, test_images):
     loaded = toolkit.load(trained.run_dir)
     assert list(loaded.predict(test_images)["caption"]) == list(trained.task.predict(test_images)["caption"])

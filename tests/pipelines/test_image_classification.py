@@ -78,6 +78,7 @@ def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(train
     assert served["class"] == "ImageClassifier"
     assert served["label"] == list(trained.task.predict(fashion_test.inputs[:8])["label"])
 
+
 def test_predict_rejects_a_wrong_shape_or_dtype_with_the_expected_one(trained, fashion_test):
     with pytest.raises(ValueError, match=r"Expected uint8 images of shape \(batch, 28, 28\), got float64 of shape \(2, 28, 28\)"):
         trained.task.predict(fashion_test.inputs[:2] / 255)

@@ -88,6 +88,7 @@ def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(train
     assert served["class"] == "TextClassifier"
     assert served["label"] == list(trained.task.predict(REVIEWS)["label"])
 
+
 def test_saved_model_cli_lists_the_signature(trained):
     cli = Path(sys.executable).parent / "saved_model_cli"
     shown = subprocess.run(
@@ -135,6 +136,15 @@ def test_new_class_names_of_another_count_replace_the_head_and_travel_with_the_m
     reloaded = toolkit.load(task.export(tmp_path / "three_classes"))
     assert reloaded.model.class_names == ["bad", "mixed", "good"]
     np.testing.assert_allclose(reloaded.predict(REVIEWS)["probabilities"], outputs["probabilities"], atol=1e-6)
+
+
+def test_new_class_names_of_the_same_count_rename_the_classes_and_keep_the_head(trained):
+    renamed = trained.task.model.with_classes(["bad", "good"])
+    before, after = trained.task.model.serve(REVIEWS), renamed.serve(REVIEWS)
+    np.testing.assert_array_equal(after["probabilities"].numpy(), before["probabilities"].numpy())
+    expected = [{"negative": b"bad", "positive": b"good"}[label.decode()] for label in before["label"].numpy()]
+    assert list(after["label"].numpy()) == expected
+    assert renamed.head is trained.task.model.head
 
 
 def test_vocabulary_is_adapted_on_the_training_split_only():

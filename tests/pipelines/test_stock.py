@@ -96,6 +96,7 @@ def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(train
     assert served["class"] == "PriceForecaster"
     np.testing.assert_allclose(served["prices"], trained.task.predict(windows)["prices"], rtol=1e-5)
 
+
 def test_predict_takes_a_dataframe_or_a_csv_of_recent_rows(trained, tmp_path):
     task = toolkit.load(trained.run_dir)
     rows = ar_series_csv(tmp_path / "NEW.csv", seed=1, days=40)

@@ -183,7 +183,6 @@ def load_image_splits(config: ImageDataConfig) -> DataSplits:
     return DataSplits(train, validation, test, metadata=metadata)
 
 
-
 def as_image_batch(images, image_shape: list[int] | tuple[int, ...]) -> np.ndarray:
     """uint8 images of `image_shape`: one image `(H, W[, C])` or a batch of them.
 

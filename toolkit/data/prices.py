@@ -72,7 +72,8 @@ class WindowSplit(TimeOrderedSplit):
     naive_scale: dict[str, float] = field(default_factory=dict)
 
     def times(self) -> np.ndarray:
-        return self.dates
+        # Windows made without dates (a hand-made split) are taken to be in row order.
+        return self.dates if len(self.dates) == len(self) else super().times()
 
 
 def read_price_csv(path: str | Path) -> dict[str, pd.DataFrame]:

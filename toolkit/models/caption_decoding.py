@@ -7,6 +7,7 @@ once every caption has emitted `<end>`.
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from toolkit.preprocessing.captions import END_ID, PADDING_ID, START_ID
@@ -20,7 +21,7 @@ class CaptionDecoder:
             `decoder_layers` and `head` are used one step at a time.
     """
 
-    def __init__(self, network):
+    def __init__(self, network: keras.Model):
         self.encoder = network.state_encoder
         self.embedding = network.embedding
         self.cells = [layer.cell for layer in network.decoder_layers]

@@ -61,7 +61,8 @@ class PriceForecaster(TaskModel):
         network: Features → log changes of the close, `(batch, horizon)`.
         preprocessor: A `PriceFeatures` layer: raw windows → features.
         window: Days in each raw window.
-        raw_features: The columns of a raw window, in order; `close` among them.
+        raw_features: The columns of a raw window, in order: those of
+            `RAW_FEATURES`, the order `PriceFeatures` reads.
         linear_baseline: A fixed `Dense` layer from the flattened features to
             log changes (a Ridge regression fitted on the training windows),
             reported beside the network; or `None`.
@@ -79,12 +80,17 @@ class PriceForecaster(TaskModel):
         linear_baseline: keras.layers.Dense | None = None,
         **kwargs,
     ):
-        if "close" not in raw_features:
-            raise ValueError(f"raw_features: {list(raw_features)} has no 'close' column to forecast.")
+        if list(raw_features) != list(RAW_FEATURES):
+            raise ValueError(f"raw_features: expected {list(RAW_FEATURES)}, the columns PriceFeatures reads; got {list(raw_features)}.")
         self.window = int(window)
         self.raw_features = list(raw_features)
         self.linear_baseline = linear_baseline
         super().__init__(network, preprocessor, **kwargs)
+
+    @property
+    def close_index(self) -> int:
+        """The column of the close in a raw window."""
+        return self.raw_features.index("close")
 
     @property
     def horizon(self) -> int:
@@ -96,7 +102,7 @@ class PriceForecaster(TaskModel):
 
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
         log_changes = self(raw_inputs, training=False)
-        last_close = raw_inputs[:, -1, self.raw_features.index("close")]
+        last_close = raw_inputs[:, -1, self.close_index]
         return {"prices": last_close[:, None] * tf.exp(log_changes), "log_changes": log_changes}
 
     def raw_batch(self, raw_inputs) -> np.ndarray:

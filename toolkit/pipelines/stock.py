@@ -11,7 +11,6 @@ import pandas as pd
 
 from toolkit.config import option, section
 from toolkit.data.prices import (
-    CLOSE,
     PriceDataConfig,
     load_price_splits,
     walk_forward_splits,
@@ -89,7 +88,7 @@ class StockPipeline(WalkForwardEvaluation, Pipeline):
         return TimeOrderedSplit(model.raw_batch(inputs), np.asarray(targets, "float32"))
 
     def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
-        last_close = split.inputs[:, -1, CLOSE].astype("float64")
+        last_close = split.inputs[:, -1, task.model.close_index].astype("float64")
         forecasts = {
             "model": task.predict(split.inputs)["prices"],
             "linear": last_close[:, None] * np.exp(task.model.linear_baseline_log_changes(split.inputs)),

@@ -9,7 +9,7 @@ A finished run `saved_models/<pipeline>/<run-name>/` holds:
 | `config.yaml` | the resolved config; `toolkit run <pipeline> --config` takes it again |
 | `metrics.json` | held-out metrics |
 | `plots/`, `logs/`, `training_log.csv`, `history.json` | plots, TensorBoard logs and per-epoch logs |
-| `run.json` | written last: format and version, pipeline, and the size and SHA-256 of each file; it marks a finished run |
+| `run.json` | written last: format and version, pipeline, and the size and SHA-256 of `model.keras`, `config.yaml` and `metrics.json`; it marks a finished run |
 
 While a run of that name is being written, hidden entries beside it belong to it:
 `.<run-name>.lock` (held by the writing process), `.<run-name>.work/` (the

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from toolkit import run_directory, training
+from toolkit.data.splits import Split
 from toolkit.models.classifier import Classifier
 from toolkit.models.task import TaskModel
 from toolkit.pipelines.base import Pipeline
@@ -66,10 +67,7 @@ class Task:
                 config's data and uses its test split.
             plots_dir: Where to write plots, if anywhere.
         """
-        if data is None:
-            split = self.pipeline.load_data(self.config).test
-        else:
-            split = self.pipeline.fine_tune_data(data, self.model)
+        split = self.pipeline.load_data(self.config).test if data is None else self._split(data, self.model)
         return self.pipeline.evaluate(self, split, Path(plots_dir) if plots_dir else None)
 
     def fine_tune(
@@ -105,19 +103,26 @@ class Task:
             The training history.
 
         Raises:
-            ValueError: For `class_names` on a task that is not a classifier,
-                or an unknown layer in `freeze`.
+            ValueError: For fewer than one epoch, `class_names` on a task that
+                is not a classifier, data that does not fit the task, or an
+                unknown layer in `freeze`; the task is then left as it was.
         """
+        if epochs < 1:
+            raise ValueError(f"fine_tune: epochs must be at least 1, got {epochs}.")
         keras.utils.set_random_seed(seed)
+        model = self.model
         if class_names is not None:
-            if not isinstance(self.model, Classifier):
+            if not isinstance(model, Classifier):
                 raise ValueError(
                     f"fine_tune: class_names applies to classifiers; a {self.pipeline.name} task "
-                    f"({type(self.model).__name__}) has no classes."
+                    f"({type(model).__name__}) has no classes."
                 )
-            self.model = self.model.with_classes(list(class_names))
-        split = self.pipeline.fine_tune_data(data, self.model)
-        self._freeze(freeze)
+            model = model.with_classes(list(class_names))
+        split = self._split(data, model)
+        layers = _layers_to_freeze(model.network, freeze)
+        self.model = model
+        for layer in layers:
+            layer.trainable = False
         train_split, validation_split = split.holdout(validation_fraction, seed)
         trainer = self.config.trainer
         batch_size = batch_size or trainer.batch_size
@@ -155,12 +160,19 @@ class Task:
         stored = run_directory.read_run(run_dir)
         return cls(get_pipeline(stored.pipeline), stored.config, stored.model, source=stored.directory)
 
-    def _freeze(self, names) -> None:
-        known = self.layer_names()
-        for name in names:
-            if name not in known:
-                raise ValueError(f"fine_tune: no layer named {name!r} to freeze. Layers: {', '.join(known)}.")
-            self.network.get_layer(name).trainable = False
+    def _split(self, data, model: TaskModel) -> Split:
+        split = self.pipeline.fine_tune_data(data, model)
+        if len(split.inputs) != len(split.targets):
+            raise ValueError(f"data: {len(split.inputs)} inputs but {len(split.targets)} targets; give one target per input.")
+        return split
+
+
+def _layers_to_freeze(network: keras.Model, names) -> list[keras.layers.Layer]:
+    known = [layer.name for layer in network.layers]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"fine_tune: no layer named {unknown[0]!r} to freeze. Layers: {', '.join(known)}.")
+    return [network.get_layer(name) for name in names]
 
 
 def _to_numpy(batches: list) -> np.ndarray:

@@ -87,6 +87,16 @@ def test_predict_rejects_a_wrong_shape_or_dtype_with_the_expected_one(trained, f
     assert trained.task.predict(fashion_test.inputs[0])["probabilities"].shape == (1, 10)
 
 
+def test_labels_may_be_class_names_or_ids_and_others_are_named(trained, fashion_test):
+    images, ids = fashion_test.inputs[:20], fashion_test.targets[:20]
+    names = [trained.task.model.class_names[i] for i in ids]
+    assert trained.task.evaluate((images, names))["accuracy"] == trained.task.evaluate((images, ids))["accuracy"]
+    with pytest.raises(ValueError, match="labels: class id 15 is out of range: there are 10 classes"):
+        trained.task.evaluate((images[:2], [0, 15]))
+    with pytest.raises(ValueError, match="labels: 'Sock' is not a class name"):
+        trained.task.evaluate((images[:2], ["Bag", "Sock"]))
+
+
 def test_fine_tuning_to_a_two_class_subset(trained, fashion_test):
     train, _ = load_fashion_mnist()
     trouser, bag = 1, 8

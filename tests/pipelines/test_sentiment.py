@@ -147,6 +147,22 @@ def test_new_class_names_of_the_same_count_rename_the_classes_and_keep_the_head(
     assert renamed.head is trained.task.model.head
 
 
+def test_labels_may_be_class_names_and_bad_labels_leave_the_task_as_it_was(trained):
+    task = toolkit.load(trained.run_dir)
+    by_name = task.evaluate((REVIEWS, EXPECTED))
+    assert by_name["accuracy"] == task.evaluate((REVIEWS, [1, 0, 1, 0]))["accuracy"]
+    with pytest.raises(ValueError, match="class id 7 is out of range: there are 2 classes"):
+        task.evaluate((REVIEWS, [0, 1, 7, 0]))
+    model = task.model
+    with pytest.raises(ValueError, match="'mixed' is not a class name; the classes are bad, good"):
+        task.fine_tune((REVIEWS, ["bad", "mixed", "good", "bad"]), class_names=["bad", "good"])
+    with pytest.raises(ValueError, match="epochs must be at least 1, got 0"):
+        task.fine_tune((REVIEWS, EXPECTED), epochs=0)
+    with pytest.raises(ValueError, match="4 inputs but 3 targets"):
+        task.fine_tune((REVIEWS, EXPECTED[:3]))
+    assert task.model is model and task.model.class_names == ["negative", "positive"]
+
+
 def test_vocabulary_is_adapted_on_the_training_split_only():
     from toolkit.data.splits import DataSplits, Split
     from toolkit.registry import get_pipeline

@@ -13,6 +13,7 @@ import pandas as pd
 
 from toolkit.config import option
 from toolkit.data.csv_files import read_csv, reject_rows
+from toolkit.data.labels import class_ids
 from toolkit.data.splits import (
     DataSplits,
     Split,
@@ -138,15 +139,15 @@ def as_text_array(texts) -> np.ndarray:
 
 
 def labelled_text(data, class_names: list[str]) -> Split:
-    """Labelled text given as a CSV path (columns `text` and `label`) or as `(texts, label_ids)`.
+    """Labelled text given as a CSV path (columns `text` and `label`) or as `(texts, labels)`.
 
-    CSV labels may be class names (mapped through `class_names`) or ids.
+    Labels may be class names (mapped through `class_names`) or ids.
     """
     if isinstance(data, (str, Path)):
         texts, labels, _ = load_text_csv(data, "text", "label", class_names)
         return Split(texts, labels)
     texts, labels = data
-    return Split(as_text_array(texts), np.asarray(labels, dtype="int64"))
+    return Split(as_text_array(texts), class_ids(labels, class_names))
 
 
 def load_text_splits(config: TextDataConfig) -> DataSplits:

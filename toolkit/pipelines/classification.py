@@ -7,6 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from toolkit.data.labels import class_ids
 from toolkit.data.splits import Split
 from toolkit.evaluation.classification import classification_metrics
 from toolkit.evaluation.plots import plot_confusion_matrix
@@ -21,6 +22,11 @@ class ClassifierPipeline(Pipeline):
 
     def default_metrics(self) -> list:
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def fine_tune_data(self, data, model) -> Split:
+        """`(raw_inputs, labels)`, with labels as class names or ids of `model.class_names`."""
+        inputs, labels = data
+        return Split(model.raw_batch(inputs), class_ids(labels, model.class_names, "labels"))
 
     def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
         return self.classification_report(task, split, plots_dir, prefix)[0]

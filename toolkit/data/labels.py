@@ -1,0 +1,44 @@
+"""Class labels given as class names or as integer ids, checked against a classifier's classes."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def class_ids(labels, class_names: list[str], argument: str = "targets") -> np.ndarray:
+    """int64 class ids from labels that are all class names or all integer ids.
+
+    Args:
+        labels: One label per example: class names (mapped through
+            `class_names`) or ids in `[0, len(class_names))`.
+        class_names: The classifier's classes, in the order of their ids.
+        argument: What the labels were given as, for messages.
+
+    Raises:
+        ValueError: Naming `argument`, the first label at fault and the classes.
+    """
+    values = list(np.asarray(labels, dtype=object).ravel()) if np.ndim(labels) == 1 else None
+    if values is None:
+        raise ValueError(f"{argument}: expected one label per example, got an array of shape {np.shape(labels)}.")
+    classes = ", ".join(class_names)
+    if all(isinstance(value, str) for value in values):
+        index = {name: position for position, name in enumerate(class_names)}
+        unknown = [value for value in values if value not in index]
+        if unknown:
+            raise ValueError(f"{argument}: {unknown[0]!r} is not a class name; the classes are {classes}.")
+        return np.array([index[value] for value in values], dtype="int64")
+    if not all(isinstance(value, numbers.Integral) and not isinstance(value, bool) for value in values):
+        wrong = next(value for value in values if isinstance(value, str) or not isinstance(value, numbers.Integral))
+        raise ValueError(
+            f"{argument}: expected class names ({classes}) or integer ids, all of one kind; found {wrong!r} "
+            f"({type(wrong).__name__}) among them."
+        )
+    ids = np.array(values, dtype="int64")
+    outside = ids[(ids < 0) | (ids >= len(class_names))]
+    if len(outside):
+        raise ValueError(
+            f"{argument}: class id {outside[0]} is out of range: there are {len(class_names)} classes ({classes})."
+        )
+    return ids

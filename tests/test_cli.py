@@ -71,6 +71,8 @@ def test_run_predict_evaluate_and_fine_tune_from_the_shell(tmp_path):
         check=True, env=env, capture_output=True, text=True,
     )
     assert (tmp_path / "tuned" / "serving" / "saved_model.pb").is_file()
+    record = json.loads((tmp_path / "tuned" / "metrics.json").read_text())["fine_tune"]
+    assert record["source"] == str(run_dir) and record["epochs_trained"] == 1 and len(record["history"]["loss"]) == 1
 
 
 def test_a_killed_run_resumes_from_its_last_epoch_when_started_again_as_it_was(tmp_path):

@@ -118,7 +118,7 @@ def test_a_run_left_out_of_place_by_a_crash_mid_replace_is_put_back(task, tmp_pa
 # Never over what is not ours.
 
 
-@pytest.mark.parametrize("run_name", ["/tmp/some/folder", "../../escaped", "a/b", "..", ".hidden", "x y"])
+@pytest.mark.parametrize("run_name", ["/tmp/some/folder", "../../escaped", "a/b", "..", ".hidden", "x y", ""])
 def test_a_run_name_that_is_not_a_plain_name_is_refused(run_name, tmp_path):
     output_dir = tmp_path / "saved_models"
     with pytest.raises(RunDirectoryError, match="a run name is not a path"):
@@ -139,6 +139,18 @@ def test_a_run_into_a_folder_that_is_not_a_finished_run_is_refused_before_traini
         toolkit.run("sentiment", SMOKE, TINY, run_name="mine", output_dir=tmp_path)
     assert contents(folder) == {"thesis.tex": b"years of work"}
     assert sorted(p.name for p in folder.parent.iterdir()) == ["mine"], "no work folder or lock is left"
+
+
+def test_a_finished_run_holding_a_users_files_is_not_replaced(task, tmp_path, capsys):
+    run_dir = task.export(tmp_path / "sentiment" / "mine", metrics={"version": 1})
+    (run_dir / "plots").mkdir(exist_ok=True)
+    (run_dir / "plots" / "my_notes.txt").write_text("keep me")
+    with pytest.raises(RunDirectoryError, match=r"also holds files toolkit did not write \(plots/my_notes.txt\)"):
+        task.export(run_dir, metrics={"version": 2})
+    assert main(["run", "sentiment", "--config", str(SMOKE), "--run-name", "mine", "--output-dir", str(tmp_path)]) == 2
+    assert "replacing the run would delete them" in capsys.readouterr().err
+    assert (run_dir / "plots" / "my_notes.txt").read_text() == "keep me"
+    assert json.loads((run_dir / "metrics.json").read_text()) == {"version": 1}
 
 
 def test_export_onto_a_folder_that_is_not_ours_is_refused(task, tmp_path):

@@ -93,7 +93,7 @@ def run(
     started = time.perf_counter()
     pipeline = get_pipeline(name)
     config = resolve_config(name, config, overrides)
-    run_dir = run_directory.run_path(output_dir, name, run_name or time.strftime("%Y%m%d-%H%M%S"))
+    run_dir = run_directory.run_path(output_dir, name, time.strftime("%Y%m%d-%H%M%S") if run_name is None else run_name)
     with run_directory.claim(run_dir) as slot:
         keras.utils.set_random_seed(config.trainer.seed)
         data = pipeline.load_data(config)

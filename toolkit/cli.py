@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    if args.run_name is not None:
+        _say_if_replacing(run_directory.run_path(args.output_dir, args.name, args.run_name))
     result = api.run(
         args.name, args.config, args.set, run_name=args.run_name, output_dir=args.output_dir, fresh=args.fresh
     )
@@ -89,10 +91,19 @@ def _evaluate(args) -> int:
 
 def _fine_tune(args) -> int:
     run_directory.check_target(args.output, source=args.run_dir)  # before any training
+    _say_if_replacing(args.output)
     task = api.load(args.run_dir)
-    task.fine_tune(args.data, epochs=args.epochs, learning_rate=args.learning_rate, freeze=args.freeze, class_names=args.classes)
-    print(f"Fine-tuned run written to {task.export(args.output)}.")
+    history = task.fine_tune(
+        args.data, epochs=args.epochs, learning_rate=args.learning_rate, freeze=args.freeze, class_names=args.classes
+    )
+    record = {"source": str(args.run_dir), "data": str(args.data), "epochs_trained": len(history["loss"]), "history": history}
+    print(f"Fine-tuned run written to {task.export(args.output, metrics={'fine_tune': record})}.")
     return 0
+
+
+def _say_if_replacing(run_dir: Path) -> None:
+    if run_directory.is_finished_run(run_dir):
+        print(f"toolkit: {run_dir} holds a finished run; it will be replaced once the new one is written.", file=sys.stderr)
 
 
 def _list(args) -> int:

@@ -9,7 +9,7 @@ A finished run `saved_models/<pipeline>/<run-name>/` holds:
 | `config.yaml` | the resolved config; `toolkit run <pipeline> --config` takes it again |
 | `metrics.json` | held-out metrics |
 | `plots/`, `logs/`, `training_log.csv`, `history.json` | plots, TensorBoard logs and per-epoch logs |
-| `run.json` | written last: format and version, pipeline, and the size and SHA-256 of `model.keras`, `config.yaml` and `metrics.json`; it marks a finished run |
+| `run.json` | written last: format and version, pipeline, every file's name, and the size and SHA-256 of `model.keras`, `config.yaml` and `metrics.json`; it marks a finished run |
 
 While a run of that name is being written, hidden entries beside it belong to it:
 `.<run-name>.lock` (held by the writing process), `.<run-name>.work/` (the
@@ -19,7 +19,8 @@ directory, renamed into place once complete) and `.<run-name>.retired-<hex>/`
 (the finished run being replaced).
 
 Nothing is deleted or replaced unless it is one of ours: a finished run (with
-its `run.json`), or a hidden entry above that carries its own marker.
+its `run.json`, and no file in it that `run.json` does not list), or a hidden
+entry above that carries its own marker.
 """
 
 from __future__ import annotations
@@ -164,8 +165,9 @@ def check_target(run_dir: str | Path, source: str | Path | None = None) -> Path:
         source: The run a fine-tuned task was loaded from, which it may not replace.
 
     Raises:
-        RunDirectoryError: If `run_dir` is `source`, or exists and is not a
-            finished run of toolkit's (which is never replaced).
+        RunDirectoryError: If `run_dir` is `source` or inside it, or exists
+            and is not a finished run of toolkit's, or is one that also holds
+            files toolkit did not write (a run is replaced whole).
     """
     run_dir = Path(run_dir)
     if source is not None and run_dir.resolve().is_relative_to(Path(source).resolve()):
@@ -180,6 +182,13 @@ def check_target(run_dir: str | Path, source: str | Path | None = None) -> Path:
             + ("of this format (an earlier toolkit wrote it, without a run.json)" if earlier else f"(no {MANIFEST} of ours in it)")
             + "; toolkit replaces only its own finished runs, so it is left as it is. Choose another name or "
             "folder, or move it away."
+        )
+    unrecorded = _unrecorded_files(run_dir) if run_dir.exists() else []
+    if unrecorded:
+        shown = ", ".join(unrecorded[:3]) + (f" and {len(unrecorded) - 3} more" if len(unrecorded) > 3 else "")
+        raise RunDirectoryError(
+            f"{run_dir} is a finished toolkit run, but it also holds files toolkit did not write ({shown}); "
+            "replacing the run would delete them. Move them out, or choose another name or folder."
         )
     return run_dir
 
@@ -410,6 +419,8 @@ def _manifest(staging: Path, pipeline: str, model: keras.Model) -> dict:
         "written_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         # For people: nothing reads this back; the model carries the same facts in its config.
         "task": model.describe(),
+        # Every file of the run, so that one a user adds later is not deleted with it.
+        "contents": sorted(str(path.relative_to(staging)) for path in staging.rglob("*") if path.is_file()),
         "files": {
             name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)} for name in _RECORDED
         },
@@ -477,6 +488,13 @@ def _recover_or_remove_leftovers(run_dir: Path) -> None:
     for entry in leftovers:
         if (entry / _STAGING_MARKER).is_file() or is_finished_run(entry) or not any(entry.iterdir()):
             shutil.rmtree(entry)
+
+
+def _unrecorded_files(run_dir: Path) -> list[str]:
+    """Files in a finished run that its `run.json` does not list: not ours to delete."""
+    recorded = set(_read_json(run_dir / MANIFEST).get("contents") or [])
+    present = (str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file() or path.is_symlink())
+    return sorted(name for name in present if name not in recorded and name != MANIFEST)
 
 
 def _differences(then: dict, now: dict) -> str:

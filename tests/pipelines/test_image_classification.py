@@ -85,6 +85,8 @@ def test_predict_rejects_a_wrong_shape_or_dtype_with_the_expected_one(trained, f
     with pytest.raises(ValueError, match=r"got uint8 of shape \(2, 28, 28, 3\)"):
         trained.task.predict(np.repeat(fashion_test.inputs[:2, ..., None], 3, axis=-1))
     assert trained.task.predict(fashion_test.inputs[0])["probabilities"].shape == (1, 10)
+    with pytest.raises(TypeError, match="images: expected uint8 inputs, got float32"):
+        trained.task.model.serve((fashion_test.inputs[:2] / 255).astype("float32"))
 
 
 def test_labels_may_be_class_names_or_ids_and_others_are_named(trained, fashion_test):

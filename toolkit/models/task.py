@@ -66,9 +66,20 @@ class TaskModel(keras.Model):
         """Maps a batch of raw inputs to the named outputs of the serving signature.
 
         Args:
-            raw_inputs: A tensor, an array or a list of the `raw_input_spec`'s dtype.
+            raw_inputs: A tensor, an array or a list of the `raw_input_spec`'s
+                dtype; for a float spec, any real numbers.
+
+        Raises:
+            TypeError: For inputs of another dtype, such as float images for a
+                uint8 spec, which a cast would silently turn into others.
         """
-        return self.serving_outputs(tf.convert_to_tensor(raw_inputs, self.raw_input_spec().dtype))
+        spec = self.raw_input_spec()
+        inputs = tf.convert_to_tensor(raw_inputs)
+        if inputs.dtype != spec.dtype:
+            if not (spec.dtype.is_floating and (inputs.dtype.is_floating or inputs.dtype.is_integer)):
+                raise TypeError(f"{spec.name}: expected {spec.dtype.name} inputs, got {inputs.dtype.name}.")
+            inputs = tf.cast(inputs, spec.dtype)
+        return self.serving_outputs(inputs)
 
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
         """What `serve` returns for a batch tensor of raw inputs, in TensorFlow ops (traced into the SavedModel)."""

@@ -303,8 +303,15 @@ def test_an_edited_config_is_named(copied_run):
             lambda run: (run / "run.json").write_text(json.dumps({"format": "toolkit-run", "format_version": 1, "files": []})),
             r"run.json: records no size and checksum for config.yaml",
         ),
+        (
+            lambda run: (run / "run.json").write_text(
+                json.dumps({**json.loads((run / "run.json").read_text()), "pipeline": ["sentiment"]})
+            ),
+            r"run.json: \"pipeline\" should name a pipeline, got \['sentiment'\]",
+        ),
     ],
-    ids=["no manifest", "unparsable manifest", "other format version", "earlier format", "no model", "no checksums"],
+    ids=["no manifest", "unparsable manifest", "other format version", "earlier format", "no model", "no checksums",
+         "no pipeline name"],
 )
 def test_a_damaged_run_names_the_file_and_the_fault(copied_run, damage, message):
     damage(copied_run)

@@ -102,6 +102,7 @@ def _fine_tune(args) -> int:
 
 
 def _say_if_replacing(run_dir: Path) -> None:
+    run_directory.check_target(run_dir)  # a run it may not replace is refused, not announced
     if run_directory.is_finished_run(run_dir):
         print(f"toolkit: {run_dir} holds a finished run; it will be replaced once the new one is written.", file=sys.stderr)
 

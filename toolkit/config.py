@@ -77,6 +77,17 @@ def to_dict(config: Any) -> dict:
     return dataclasses.asdict(config)
 
 
+def dotted(values: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one dict keyed by dotted paths, such as `{"trainer.epochs": 3}`."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(dotted(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def load_config(
     cls: type[ConfigT],
     path: str | Path | None = None,

@@ -373,6 +373,8 @@ def read_run(run_dir: str | Path) -> StoredRun:
     for name in (CONFIG, MODEL):
         _check_recorded_file(run_dir, name, manifest)
     pipeline_name = manifest.get("pipeline")
+    if not isinstance(pipeline_name, str):
+        raise RunDirectoryError(f"{manifest_path}: \"pipeline\" should name a pipeline, got {pipeline_name!r}.")
     try:
         pipeline = get_pipeline(pipeline_name)
     except KeyError as error:
@@ -492,7 +494,9 @@ def _recover_or_remove_leftovers(run_dir: Path) -> None:
 
 def _unrecorded_files(run_dir: Path) -> list[str]:
     """Files in a finished run that its `run.json` does not list: not ours to delete."""
-    recorded = set(_read_json(run_dir / MANIFEST).get("contents") or [])
+    contents = _read_json(run_dir / MANIFEST).get("contents")
+    # A list that cannot be read vouches for no file, so every file counts as not ours.
+    recorded = {name for name in contents if isinstance(name, str)} if isinstance(contents, list) else set()
     present = (str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file() or path.is_symlink())
     return sorted(name for name in present if name not in recorded and name != MANIFEST)
 
@@ -500,7 +504,7 @@ def _unrecorded_files(run_dir: Path) -> list[str]:
 def _differences(then: dict, now: dict) -> str:
     if then.get("pipeline") != now.get("pipeline"):
         return f"the {then.get('pipeline')} pipeline"
-    old, new = _flatten(then.get("config", {})), _flatten(now["config"])
+    old, new = config_lib.dotted(then.get("config") or {}), config_lib.dotted(now["config"])
     changed = [key for key in dict.fromkeys([*old, *new]) if old.get(key) != new.get(key)]
     parts = [f"{key}: {old.get(key)!r} (now {new.get(key)!r})" for key in changed[:5]]
     if len(changed) > 5:
@@ -508,16 +512,6 @@ def _differences(then: dict, now: dict) -> str:
     if then.get("data") != now["data"]:
         parts.append("other training or validation data")
     return "another config: " + "; ".join(parts) if changed else "other training or validation data"
-
-
-def _flatten(values: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _sha256(path: Path) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.config import dotted
+
 
 def summarize_folds(fold_metrics: list[dict]) -> dict:
     """The mean and standard deviation over folds of every number in nested metric dicts.
@@ -17,7 +19,7 @@ def summarize_folds(fold_metrics: list[dict]) -> dict:
         `"overall.model.mae"`. A number missing or `None` in some folds is
         summarized over the others, and left out where it is in none.
     """
-    flat = [_flatten(metrics) for metrics in fold_metrics]
+    flat = [{key: value for key, value in dotted(metrics).items() if _is_number(value)} for metrics in fold_metrics]
     keys = list(dict.fromkeys(key for values in flat for key in values))
     mean, std = {}, {}
     for key in keys:
@@ -27,12 +29,6 @@ def summarize_folds(fold_metrics: list[dict]) -> dict:
     return {"folds": fold_metrics, "mean": mean, "std": std}
 
 
-def _flatten(metrics: dict, prefix: str = "") -> dict[str, float | None]:
-    flat = {}
-    for key, value in metrics.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{path}."))
-        elif value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            flat[path] = value
-    return flat
+def _is_number(value) -> bool:
+    """A number, or `None` for a metric that is undefined in this fold."""
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))

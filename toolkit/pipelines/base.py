@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from toolkit.data.batches import preprocessed_batches
@@ -57,14 +56,12 @@ class Pipeline(abc.ABC):
         """Batches of `split` for fitting `model.network`: inputs preprocessed once, then cached."""
         return preprocessed_batches(split, model.preprocessor, batch_size, shuffle, seed)
 
+    @abc.abstractmethod
     def fine_tune_data(self, data, model: TaskModel) -> Split:
         """Turns what `Task.fine_tune` or `Task.evaluate` is given into a `Split`.
 
-        The default takes `(raw_inputs, targets)`; pipelines may also take a
-        file, whose labels they map with what `model` knows.
+        Such as `(raw_inputs, targets)` checked against what `model` knows, or a file.
         """
-        inputs, targets = data
-        return Split(model.raw_batch(inputs), np.asarray(targets))
 
 
 class WalkForwardEvaluation(abc.ABC):

@@ -32,6 +32,18 @@ def test_run_learns_clearly_above_chance(trained):
         assert (trained.run_dir / name).is_file(), name
 
 
+def test_hog_baseline_stands_beside_the_network_on_the_same_test_images(trained):
+    test = trained.metrics["test"]
+    baseline = test["baseline"]
+    assert baseline["name"] == "HOG features + logistic regression"
+    assert baseline["examples"] == test["examples"] == 10_000
+    assert baseline["baseline_accuracy"] > 0.6
+    difference = (baseline["only_model_correct"] - baseline["only_baseline_correct"]) / test["examples"]
+    assert np.isclose(difference, test["accuracy"] - baseline["baseline_accuracy"])
+    assert set(baseline["validation_accuracy_by_c"]) == {"0.1", "1.0"}
+    assert test["headline"]["verdict"].startswith("The network ")
+
+
 def test_augmentation_acts_in_training_only(trained, fashion_test):
     augmentation = trained.task.network.get_layer("augmentation")
     images = fashion_test.inputs[:64].astype("float32")[..., None] / 255

@@ -70,6 +70,10 @@ class DataSplits:
     metadata: dict = field(default_factory=dict)
     extra_tests: dict[str, Split] = field(default_factory=dict)
 
+    def held_out(self) -> dict[str, Split]:
+        """Every split a run reports, by its name in `metrics.json`: `test`, then the `extra_tests`."""
+        return {"test": self.test, **self.extra_tests}
+
     def fingerprint(self) -> str:
         """A SHA-256 of the training and validation examples: what a resumed run must train on again."""
         digest = hashlib.sha256()

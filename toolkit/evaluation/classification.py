@@ -1,9 +1,12 @@
-"""Classification metrics, from scikit-learn."""
+"""Classification metrics, from scikit-learn, and comparisons with a baseline, from SciPy."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 from sklearn import metrics as sk_metrics
+
+from toolkit.evaluation.verdict import verdict_verb
 
 
 def classification_metrics(targets, probabilities, class_names: list[str]) -> dict:
@@ -47,3 +50,58 @@ def _roc_auc(targets: np.ndarray, probabilities: np.ndarray, labels: list[int]) 
         return float(sk_metrics.roc_auc_score(targets, normalized, labels=labels, multi_class="ovr", average="macro"))
     except ValueError:
         return None  # undefined when a class is absent from the targets
+
+
+def mcnemar_p_value(only_model_correct: int, only_baseline_correct: int) -> float:
+    """Exact two-sided McNemar p-value that two classifiers are equally accurate on the same examples.
+
+    Args:
+        only_model_correct: Examples the model gets right and the baseline wrong.
+        only_baseline_correct: Examples the baseline gets right and the model wrong.
+
+    Returns:
+        The p-value of a binomial test (SciPy's) that each is right on half of
+        the examples they disagree on; 1 when they never disagree.
+    """
+    disagreements = only_model_correct + only_baseline_correct
+    if disagreements == 0:
+        return 1.0
+    return float(stats.binomtest(only_model_correct, disagreements, 0.5).pvalue)
+
+
+def baseline_comparison(
+    targets: np.ndarray, predictions: np.ndarray, baseline_predictions: np.ndarray, baseline: str, alpha: float = 0.05
+) -> dict:
+    """The network beside a baseline on the same examples: both accuracies, McNemar's test and a verdict.
+
+    Args:
+        targets: True class ids of the examples, shape `(n,)`.
+        predictions: The network's class ids for the same examples.
+        baseline_predictions: The baseline's class ids for the same examples.
+        baseline: The baseline's name, for the verdict.
+        alpha: Significance level below which a difference is not a tie.
+
+    Returns:
+        `examples`, `accuracy` and `baseline_accuracy`; `only_model_correct`
+        and `only_baseline_correct` (the disagreements McNemar's test counts);
+        `p_value`; and `verdict`, a sentence saying whether the network beats,
+        ties or loses to the baseline.
+    """
+    targets = np.asarray(targets).astype(int)
+    correct = np.asarray(predictions) == targets
+    baseline_correct = np.asarray(baseline_predictions) == targets
+    only_model, only_baseline = int(np.sum(correct & ~baseline_correct)), int(np.sum(~correct & baseline_correct))
+    accuracy, baseline_accuracy = float(correct.mean()), float(baseline_correct.mean())
+    p_value = mcnemar_p_value(only_model, only_baseline)
+    verb = verdict_verb(accuracy > baseline_accuracy, p_value, alpha)
+    figures = f"accuracy {accuracy:.4f} against {baseline_accuracy:.4f} on the same {len(targets)} examples (McNemar p = {p_value:.2g})"
+    verdict = f"The network {verb} {baseline}: {figures}" + (", not a significant difference." if verb == "ties" else ".")
+    return {
+        "examples": int(len(targets)),
+        "accuracy": accuracy,
+        "baseline_accuracy": baseline_accuracy,
+        "only_model_correct": only_model,
+        "only_baseline_correct": only_baseline,
+        "p_value": p_value,
+        "verdict": verdict,
+    }

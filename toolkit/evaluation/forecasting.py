@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from toolkit.evaluation.verdict import verdict_verb
+
 
 def forecast_metrics(actual: np.ndarray, predicted: np.ndarray, last_value: np.ndarray, naive_scale: float) -> dict:
     """Errors of `predicted` against `actual`, in the series' own units.
@@ -78,7 +80,7 @@ def diebold_mariano_p_value(errors: np.ndarray, baseline_errors: np.ndarray, hor
 
 def skill_verdict(skill: float, p_value: float, baseline: str = "persistence", alpha: float = 0.05) -> str:
     """Says in words whether a skill ratio (MAE over the baseline's) beats, ties or loses to the baseline."""
-    if p_value >= alpha:
+    verb = verdict_verb(skill < 1, p_value, alpha)
+    if verb == "ties":
         return f"ties {baseline}: MAE ratio {skill:.3f}, not significantly different from 1 (p = {p_value:.2g})"
-    verb = "beats" if skill < 1 else "loses to"
     return f"{verb} {baseline}: MAE ratio {skill:.3f} (p = {p_value:.2g})"

@@ -25,8 +25,11 @@ class ImageClassifierConfig:
     """A CNN image classifier."""
 
     augmentation: AugmentationConfig = section(AugmentationConfig, "Training-only augmentation.")
-    encoder: ImageEncoderConfig = section(ImageEncoderConfig, "The convolutional trunk, shared with captioning.")
-    dense_units: int = option(128, "Units of a ReLU layer before the head; 0 for none.", min=0)
+    encoder: ImageEncoderConfig = section(
+        lambda: ImageEncoderConfig(convolutions_per_block=2, output="flatten"),
+        "The convolutional trunk, shared with captioning.",
+    )
+    dense_units: int = option(256, "Units of a ReLU layer before the head; 0 for none.", min=0)
     dropout: float = option(0.3, "Dropout before the head.", min=0.0, max=1.0)
 
 

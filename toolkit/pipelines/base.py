@@ -20,7 +20,7 @@ class Pipeline(abc.ABC):
     A pipeline is a recipe. `toolkit.run` calls `load_data`,
     `build_preprocessor` (adapted on the training split only), then
     `build_task` inside the distribution strategy's scope, fits the task
-    model's `network` on `dataset`s, and `evaluate`s the result. What the
+    model's `network` on `dataset`s, and `evaluate_run`s the result. What the
     trained task needs in order to serve lives in its `TaskModel`, not here.
     """
 
@@ -52,6 +52,10 @@ class Pipeline(abc.ABC):
     def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
         """Computes held-out metrics for the trained `task` on `split`, writing plots into `plots_dir`."""
 
+    def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:
+        """A run's held-out metrics, by split name (see `DataSplits.held_out`); plots of splits but `test` are prefixed."""
+        return {name: self.evaluate(task, split, plots_dir, plot_prefix(name)) for name, split in data.held_out().items()}
+
     def dataset(self, split: Split, model: TaskModel, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
         """Batches of `split` for fitting `model.network`: inputs preprocessed once, then cached."""
         return preprocessed_batches(split, model.preprocessor, batch_size, shuffle, seed)
@@ -62,6 +66,11 @@ class Pipeline(abc.ABC):
 
         Such as `(raw_inputs, targets)` checked against what `model` knows, or a file.
         """
+
+
+def plot_prefix(split_name: str) -> str:
+    """The prefix of a held-out split's plot files: none for `test`, `<name>_` for the others."""
+    return "" if split_name == "test" else f"{split_name}_"
 
 
 class WalkForwardEvaluation(abc.ABC):

@@ -105,7 +105,7 @@ def test_every_yaml_in_configs_loads():
 
 def test_describe_documents_every_key():
     text = config_lib.describe(SentimentConfig)
-    assert "epochs (int, default 3): Maximum number of epochs." in text  # SentimentConfig's, not TrainerConfig's 5
+    assert "epochs (int, default 8): Maximum number of epochs." in text  # SentimentConfig's, not TrainerConfig's 5
     assert "clipnorm" in text and "exploding gradients" in text
 
 
@@ -113,6 +113,6 @@ def test_a_partly_given_section_keeps_the_pipelines_own_defaults_for_it():
     pipeline = get_pipeline("sentiment")
     config = load_config(pipeline.config_class, overrides=["trainer.learning_rate=0.01"])
     assert config.trainer.learning_rate == 0.01
-    assert (config.trainer.epochs, config.trainer.early_stopping_patience) == (3, 1)  # SentimentConfig's, not TrainerConfig's
+    assert (config.trainer.epochs, config.trainer.optimizer) == (8, "adamw")  # SentimentConfig's, not TrainerConfig's
     stock = load_config(get_pipeline("stock").config_class, overrides={"model.recurrent.units": 8})
     assert stock.model.recurrent.units == 8 and stock.model.recurrent.bidirectional is False

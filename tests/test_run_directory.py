@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import numpy as np
 import pytest
 
 import toolkit
-from toolkit import run_directory
+from toolkit import run_directory, training
 from toolkit.cli import main
 from toolkit.models.task import TaskModel
 from toolkit.run_directory import RunDirectoryError
@@ -251,8 +252,37 @@ def test_other_data_under_the_same_config_is_a_difference_too(tmp_path):
 def test_fresh_discards_the_interrupted_run_and_starts_over(tmp_path):
     interrupted(tmp_path, ["trainer.learning_rate=0.05", *TINY])
     result = toolkit.run("sentiment", SMOKE, TINY, run_name="killed", output_dir=tmp_path, fresh=True)
-    assert result.metrics["epochs_trained"] == 1
+    assert result.metrics["epochs_trained"] == {"recurrent": 1, "ngram_bag": 1}
     assert sorted(p.name for p in result.run_dir.parent.iterdir()) == ["killed"]
+
+
+def test_a_run_killed_after_its_first_branch_does_not_fit_that_branch_again(tmp_path, monkeypatch):
+    real_fit, fitted, kept = training.fit, [], {}
+
+    def fit_then_die(network, *args, **kwargs):
+        if fitted:
+            raise KeyboardInterrupt  # killed while fitting the second branch
+        fitted.append(network.name)
+        history = real_fit(network, *args, **kwargs)
+        kept["embedding"] = network.get_layer("embedding").get_weights()[0].copy()
+        return history
+
+    monkeypatch.setattr(training, "fit", fit_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        toolkit.run("sentiment", SMOKE, TINY, run_name="killed", output_dir=tmp_path)
+    assert fitted == ["recurrent_branch"]
+
+    def counted_fit(network, *args, **kwargs):
+        fitted.append(network.name)
+        return real_fit(network, *args, **kwargs)
+
+    monkeypatch.setattr(training, "fit", counted_fit)
+    result = toolkit.run("sentiment", SMOKE, TINY, run_name="killed", output_dir=tmp_path)
+    assert fitted == ["recurrent_branch", "ngram_bag_branch"]
+    # The recurrent branch is the one its fit ended with, not a fresh one.
+    np.testing.assert_array_equal(result.task.network.get_layer("embedding").get_weights()[0], kept["embedding"])
+    assert result.metrics["epochs_trained"] == {"recurrent": 1, "ngram_bag": 1}
+    assert set(result.metrics["test"]["branches"]) == {"recurrent", "ngram_bag"}
 
 
 def test_a_hidden_work_folder_without_our_record_is_left_alone(tmp_path):

@@ -98,37 +98,33 @@ def run(
         keras.utils.set_random_seed(config.trainer.seed)
         data = pipeline.load_data(config)
         work = slot.work(name, config, data.fingerprint(), fresh)
-        task, history = _train(pipeline, config, data, work)
+        task, history, fit_seconds = _train(pipeline, config, data, work)
 
-        metrics = {"test": pipeline.evaluate(task, data.test, work.plots)}
-        for split_name, split in data.extra_tests.items():
-            metrics[split_name] = pipeline.evaluate(task, split, work.plots, prefix=f"{split_name}_")
+        metrics = pipeline.evaluate_run(task, data, work.plots)
         if isinstance(pipeline, WalkForwardEvaluation) and (folds := pipeline.walk_forward_folds(config)):
             metrics["walk_forward"] = _evaluate_folds(pipeline, config, folds, work)
         plot_learning_curves(history, work.plots / "learning_curves.png")
-        metrics["epochs_trained"] = len(next(iter(history.values()), []))
-        metrics["train_seconds"] = round(time.perf_counter() - started, 1)
-        slot.write(name, config, task.model, metrics, work)
+        metrics["epochs_trained"] = training.epochs_trained(task.model, history)
+        metrics["fit_seconds"] = round(fit_seconds, 1)
+        slot.write(name, config, task.model, metrics, work, started=started)
     task.source = run_dir
     return RunResult(task, metrics, history, run_dir, time.perf_counter() - started)
 
 
-def _train(pipeline, config, data, work: TrainingFiles) -> tuple[Task, dict]:
-    """Builds, compiles and fits a pipeline's task model on `data`; returns the task and its history."""
+def _train(pipeline, config, data, work: TrainingFiles) -> tuple[Task, dict, float]:
+    """Builds a pipeline's task model and fits it on `data`; returns the task, its history and the seconds spent fitting."""
     trainer = config.trainer
     strategy = training.distribution_strategy(trainer.distribution)
     preprocessor = pipeline.build_preprocessor(config, data)
     with strategy.scope():
         model = pipeline.build_task(config, data, preprocessor)
-        training.compile_model(model.network, trainer, pipeline.default_loss(), pipeline.default_metrics())
-    history = training.fit(
-        model.network,
-        pipeline.dataset(data.train, model, trainer.batch_size, shuffle=True, seed=trainer.seed),
-        pipeline.dataset(data.validation, model, trainer.batch_size, shuffle=False),
-        trainer,
-        work,
+    train = pipeline.dataset(data.train, model, trainer.batch_size, shuffle=True, seed=trainer.seed)
+    validation = pipeline.dataset(data.validation, model, trainer.batch_size, shuffle=False)
+    started = time.perf_counter()
+    history = training.fit_task(
+        model, train, validation, trainer, work, pipeline.default_loss(), pipeline.default_metrics(), strategy
     )
-    return Task(pipeline, config, model), history
+    return Task(pipeline, config, model), history, time.perf_counter() - started
 
 
 def _evaluate_folds(pipeline, config, folds: list, work: TrainingFiles) -> dict:
@@ -136,7 +132,7 @@ def _evaluate_folds(pipeline, config, folds: list, work: TrainingFiles) -> dict:
     results = []
     for index, fold in enumerate(folds):
         keras.utils.set_random_seed(config.trainer.seed)
-        task, _ = _train(pipeline, config, fold, work.fold(index))
+        task, _, _ = _train(pipeline, config, fold, work.fold(index))
         results.append(pipeline.evaluate(task, fold.test))
     return summarize_folds(results)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit import api, run_directory
+from toolkit import api, run_directory, training
 from toolkit import config as config_lib
 from toolkit.registry import get_pipeline, pipeline_names
 
@@ -96,7 +96,12 @@ def _fine_tune(args) -> int:
     history = task.fine_tune(
         args.data, epochs=args.epochs, learning_rate=args.learning_rate, freeze=args.freeze, class_names=args.classes
     )
-    record = {"source": str(args.run_dir), "data": str(args.data), "epochs_trained": len(history["loss"]), "history": history}
+    record = {
+        "source": str(args.run_dir),
+        "data": str(args.data),
+        "epochs_trained": training.epochs_trained(task.model, history),
+        "history": history,
+    }
     print(f"Fine-tuned run written to {task.export(args.output, metrics={'fine_tune': record})}.")
     return 0
 

@@ -26,6 +26,7 @@ entry above that carries its own marker.
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime
 import errno
 import fcntl
@@ -35,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -111,6 +113,15 @@ class TrainingFiles:
     def history(self) -> Path:
         return self.root / HISTORY
 
+    def read_history(self) -> dict[str, list[float]]:
+        """The per-epoch logs recorded so far."""
+        return json.loads(self.history.read_text())
+
+    @property
+    def fitted(self) -> Path:
+        """Marks a branch whose fit ran to its end: a killed run, started again, loads its best weights instead."""
+        return self.root / "fitted"
+
     @property
     def training_log(self) -> Path:
         return self.root / TRAINING_LOG
@@ -127,6 +138,34 @@ class TrainingFiles:
     def fold(self, index: int) -> TrainingFiles:
         """The work folder of walk-forward fold `index`."""
         return TrainingFiles(self.root / f"fold_{index}")
+
+    def branch(self, name: str) -> TrainingFiles:
+        """The work folder of a branch fitted alone (see `gather_branches`)."""
+        return TrainingFiles(self.root / "branches" / name)
+
+    def gather_branches(self, names: list[str]) -> dict[str, list[float]]:
+        """Gathers the branches' logs into this folder, as one run's, and returns the history.
+
+        The history gets each branch's keys prefixed with its name, the CSV
+        log a `branch` column, and the TensorBoard folder one sub-folder per
+        branch.
+        """
+        history, rows = {}, []
+        for name in names:
+            branch = self.branch(name)
+            history.update({f"{name}_{key}": values for key, values in branch.read_history().items()})
+            if branch.training_log.is_file():
+                with branch.training_log.open(newline="") as file:
+                    rows += [{"branch": name, **row} for row in csv.DictReader(file)]
+            if branch.logs.is_dir():
+                shutil.copytree(branch.logs, self.logs / name, dirs_exist_ok=True)
+        self.history.write_text(json.dumps(history))
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        with self.training_log.open("w", newline="") as file:
+            writer = csv.DictWriter(file, columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        return history
 
 
 @dataclass
@@ -279,7 +318,13 @@ class RunSlot:
         return TrainingFiles(root)
 
     def write(
-        self, pipeline: str, config: Any, model: keras.Model, metrics: dict, work: TrainingFiles | None = None
+        self,
+        pipeline: str,
+        config: Any,
+        model: keras.Model,
+        metrics: dict,
+        work: TrainingFiles | None = None,
+        started: float | None = None,
     ) -> Path:
         """Writes the finished run, atomically, replacing an earlier finished run of this name.
 
@@ -295,6 +340,9 @@ class RunSlot:
             metrics: Written to `metrics.json`.
             work: The run's work folder, whose plots and logs are copied in and
                 which is removed once the run is in place.
+            started: When the run started, by `time.perf_counter()`: `metrics`
+                then gains `run_seconds`, the wall time from then to the
+                finished export, before it is written.
 
         Returns:
             The run directory.
@@ -309,6 +357,8 @@ class RunSlot:
                 config, staging / CONFIG, comment=f"The resolved config of a {pipeline} run; train again with\n"
                 f"  toolkit run {pipeline} --config {CONFIG}"
             )
+            if started is not None:
+                metrics["run_seconds"] = round(time.perf_counter() - started, 1)
             _write_json(staging / METRICS, metrics)
             if work is not None:
                 for source, name in ((work.plots, PLOTS), (work.logs, LOGS)):

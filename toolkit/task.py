@@ -14,6 +14,7 @@ from toolkit.models.classifier import Classifier
 from toolkit.models.task import TaskModel
 from toolkit.pipelines.base import Pipeline
 from toolkit.registry import get_pipeline
+from toolkit.run_directory import TrainingFiles
 
 
 class Task:
@@ -81,7 +82,7 @@ class Task:
         batch_size: int | None = None,
         seed: int = 0,
     ) -> dict[str, list[float]]:
-        """Trains further on new data with the shared training loop.
+        """Trains further on new data with the shared training loop (a classifier's branches each alone).
 
         Args:
             data: `(raw_inputs, targets)`, or whatever the pipeline's
@@ -100,7 +101,9 @@ class Task:
             seed: Seed for the split, shuffling and the new head.
 
         Returns:
-            The training history.
+            The training history; a classifier with branches has each
+            branch's keys prefixed with its name (`training.epochs_trained`
+            counts its epochs).
 
         Raises:
             ValueError: For fewer than one epoch, `class_names` on a task that
@@ -126,20 +129,21 @@ class Task:
         train_split, validation_split = split.holdout(validation_fraction, seed)
         trainer = self.config.trainer
         batch_size = batch_size or trainer.batch_size
-        training.compile_model(
-            self.network, trainer, self.pipeline.default_loss(), self.pipeline.default_metrics(), learning_rate=learning_rate
-        )
         with tempfile.TemporaryDirectory(prefix="toolkit-fine-tune-") as work_dir:
-            return training.fit(
-                self.network,
+            history = training.fit_task(
+                self.model,
                 self.pipeline.dataset(train_split, self.model, batch_size, shuffle=True, seed=seed),
                 self.pipeline.dataset(validation_split, self.model, batch_size, shuffle=False)
                 if validation_split is not None
                 else None,
                 trainer,
-                work_dir,
+                TrainingFiles(Path(work_dir)),
+                self.pipeline.default_loss(),
+                self.pipeline.default_metrics(),
                 epochs=epochs,
+                learning_rate=learning_rate,
             )
+        return history
 
     def export(self, run_dir: str | Path, metrics: dict | None = None) -> Path:
         """Writes a finished run directory (model, SavedModel, config, metrics) atomically.

@@ -1,4 +1,4 @@
-"""The one training loop every pipeline uses: compile from config, callbacks, distribution."""
+"""The one training loop every pipeline uses: compile from config, callbacks, distribution, branches fitted alone."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import keras
 import tensorflow as tf
 
 from toolkit.config import ConfigError, option
+from toolkit.models.classifier import BranchEnsembleHead, Classifier
+from toolkit.models.task import TaskModel
 from toolkit.run_directory import TrainingFiles
 
 OPTIMIZERS = {
@@ -180,7 +182,67 @@ def fit(
         )
     if files.best_weights.exists():
         model.load_weights(files.best_weights)
-    return json.loads(files.history.read_text())
+    return files.read_history()
+
+
+def fit_task(
+    model: TaskModel,
+    train_data: tf.data.Dataset,
+    validation_data: tf.data.Dataset | None,
+    config: TrainerConfig,
+    work: TrainingFiles,
+    default_loss,
+    default_metrics: list,
+    strategy: tf.distribute.Strategy | None = None,
+    epochs: int | None = None,
+    learning_rate: float | None = None,
+) -> dict[str, list[float]]:
+    """Compiles and fits a task model's trainable network: what a run and a fine-tune both do.
+
+    A classifier with branches (a `BranchEnsembleHead`) has each branch
+    fitted alone, one after the other, on its own logits, so that a branch
+    that learns fast (and then overfits) cannot starve one that learns
+    slowly; its history holds each branch's logs, their keys prefixed with
+    its name. A killed run, started again, does not fit again a branch whose
+    fit had ended: it loads that branch's best weights.
+
+    Args:
+        model: The task model; its `network` (or its branches) is fitted.
+        train_data: Batched preprocessed training data.
+        validation_data: Batched preprocessed validation data, or `None`.
+        config: The trainer config.
+        work: The work folder (see `fit`).
+        default_loss: The pipeline's loss, unless the config names one.
+        default_metrics: The pipeline's metrics, unless the config names some.
+        strategy: The distribution strategy to compile in; the default one if `None`.
+        epochs: Overrides `config.epochs`.
+        learning_rate: Overrides `config.learning_rate`.
+
+    Returns:
+        The history; `epochs_trained` counts its epochs.
+    """
+    with (strategy or tf.distribute.get_strategy()).scope():
+        branches = model.branch_networks() if isinstance(model, Classifier) else {}
+        for network in (branches or {"network": model.network}).values():
+            compile_model(network, config, default_loss, default_metrics, learning_rate)
+    if not branches:
+        return fit(model.network, train_data, validation_data, config, work, epochs)
+    for name, network in branches.items():
+        files = work.branch(name)
+        if files.fitted.exists():
+            network.optimizer.build(network.trainable_variables)  # its state is in the file too
+            network.load_weights(files.best_weights)
+        else:
+            fit(network, train_data, validation_data, config, files, epochs)
+            files.fitted.touch()
+    return work.gather_branches(list(branches))
+
+
+def epochs_trained(model: TaskModel, history: dict[str, list[float]]) -> int | dict[str, int]:
+    """The epochs a `fit_task` history of `model` records: one count, or one per branch of a classifier with branches."""
+    if isinstance(model, Classifier) and isinstance(model.head, BranchEnsembleHead):
+        return {name: len(history[f"{name}_loss"]) for name in model.head.branch_names}
+    return len(history["loss"])
 
 
 def _cosine_schedule(initial, epochs: int):

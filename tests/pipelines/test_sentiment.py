@@ -13,7 +13,8 @@ import pytest
 
 import toolkit
 from toolkit.data.splits import holdout_split
-from toolkit.data.text import load_movie_reviews
+from toolkit.data.text import load_movie_reviews, load_text_splits
+from toolkit.models.classical import text_baseline
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "sentiment_smoke.yaml"
 REVIEWS = [
@@ -38,7 +39,45 @@ def test_run_learns_clearly_above_chance(trained):
     assert test["roc_auc"] > 0.75, test
     assert 0.0 < test["f1"] <= 1.0
     assert np.array(test["confusion_matrix"]).sum() == 300
-    assert trained.metrics["epochs_trained"] == 3
+    assert trained.metrics["epochs_trained"] == {"recurrent": 3, "ngram_bag": 3}
+
+
+def test_each_branch_is_fitted_alone_and_reported_beside_the_ensemble(trained):
+    test = trained.metrics["test"]
+    assert set(test["branches"]) == {"recurrent", "ngram_bag"}
+    for branch in test["branches"].values():
+        assert branch["accuracy"] > 0.6
+    assert "recurrent alone" in test["headline"]["branches"] and "ngram_bag alone" in test["headline"]["branches"]
+    history = json.loads((trained.run_dir / "history.json").read_text())
+    assert len(history["recurrent_val_loss"]) == len(history["ngram_bag_val_loss"]) == 3
+    assert "branch" in (trained.run_dir / "training_log.csv").read_text().splitlines()[0]
+    # The ensemble's head averages the branch heads' logits: its probabilities are the
+    # softmax of the mean of each branch's log-probabilities, up to a constant per branch.
+    model = trained.task.model
+    alone = model.branch_probabilities(np.array(REVIEWS, dtype=object))
+    mean_log = np.mean([np.log(p) for p in alone.values()], axis=0)
+    expected = np.exp(mean_log) / np.exp(mean_log).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(trained.task.predict(REVIEWS)["probabilities"], expected, atol=1e-5)
+
+
+def test_baseline_stands_beside_the_network_on_the_same_test_reviews(trained):
+    test = trained.metrics["test"]
+    baseline = test["baseline"]
+    assert baseline["examples"] == test["examples"] and baseline["accuracy"] == test["accuracy"]
+    # Fitted afresh on the training split alone, the baseline scores the same on the same test reviews.
+    data = load_text_splits(toolkit.api.resolve_config("sentiment", SMOKE).data)
+    refitted = text_baseline().fit(data.train, data.validation)
+    assert refitted.chosen_c == baseline["chosen_c"]
+    assert np.mean(refitted.predict(data.test.inputs) == data.test.targets) == baseline["baseline_accuracy"] > 0.65
+    # Paired: the examples only one of them gets right make up the whole difference.
+    difference = (baseline["only_model_correct"] - baseline["only_baseline_correct"]) / test["examples"]
+    assert np.isclose(difference, test["accuracy"] - baseline["baseline_accuracy"])
+    assert test["headline"]["verdict"].startswith("The network ")
+    assert test["headline"]["verdict"].split(":")[0].endswith(baseline["name"])
+
+
+def test_metrics_time_the_fit_and_the_whole_run(trained):
+    assert 0 < trained.metrics["fit_seconds"] < trained.metrics["run_seconds"] <= round(trained.seconds, 1)
 
 
 def test_run_directory_holds_everything(trained):
@@ -176,6 +215,8 @@ def test_vocabulary_is_adapted_on_the_training_split_only():
     )
     config = pipeline.config_class()
     model = pipeline.build_task(config, data, pipeline.build_preprocessor(config, data))
-    vocabulary = {str(token) for token in model.preprocessor.vectorization.get_vocabulary()}
-    assert {"good", "bad", "film"} <= vocabulary
-    assert not {"zzvalidationword", "zztestword"} & vocabulary
+    for vectorizer in (model.preprocessor.token_ids, model.preprocessor.ngram_ids):
+        vocabulary = {str(token) for token in vectorizer.vectorization.get_vocabulary()}
+        assert {"good", "bad", "film"} <= vocabulary
+        assert not any("zzvalidationword" in term or "zztestword" in term for term in vocabulary)
+    assert "good film" in {str(token) for token in model.preprocessor.ngram_ids.vectorization.get_vocabulary()}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import keras
 import tensorflow as tf
 
@@ -15,6 +18,7 @@ def preprocessed_batches(
     shuffle: bool,
     seed: int = 0,
     length_buckets: tuple[int, ...] | None = None,
+    length_of: Callable[[Any], tf.Tensor] | None = None,
 ) -> tf.data.Dataset:
     """A batched `tf.data` pipeline of preprocessed inputs and their targets.
 
@@ -31,6 +35,8 @@ def preprocessed_batches(
             similar preprocessed length together (boundaries in steps), so
             that little time goes into padding. `None` pads each batch to
             its longest example.
+        length_of: With `length_buckets`, a preprocessed input's length in
+            steps; its first dimension by default.
     """
     data = tf.data.Dataset.from_tensor_slices((split.inputs, split.targets))
     if preprocessor is not None:
@@ -41,7 +47,7 @@ def preprocessed_batches(
         data = data.padded_batch(batch_size)
     else:
         data = data.bucket_by_sequence_length(
-            lambda x, y: tf.shape(x)[0],
+            lambda x, y: tf.shape(x)[0] if length_of is None else length_of(x),
             bucket_boundaries=list(length_buckets),
             bucket_batch_sizes=[batch_size] * (len(length_buckets) + 1),
         )

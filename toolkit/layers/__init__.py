@@ -1,4 +1,4 @@
-"""Recurrent layers written from their equations, and learned or projected initial states."""
+"""Recurrent layers written from their equations, learned or projected initial states, and pooling over time."""
 
 from toolkit.layers.initial_state import (
     LearnedInitialState,
@@ -6,12 +6,14 @@ from toolkit.layers.initial_state import (
     rnn_state_sizes,
 )
 from toolkit.layers.lstm import LSTM, LSTMCell
+from toolkit.layers.pooling import MaxAndMeanPooling1D
 from toolkit.layers.simple_rnn import SimpleRNNCell
 
 __all__ = [
     "LSTM",
     "LSTMCell",
     "LearnedInitialState",
+    "MaxAndMeanPooling1D",
     "ProjectedInitialState",
     "SimpleRNNCell",
     "rnn_state_sizes",

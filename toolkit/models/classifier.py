@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from toolkit.models.task import TaskModel
@@ -13,17 +14,82 @@ def softmax_head(num_classes: int) -> keras.layers.Dense:
     return keras.layers.Dense(num_classes, activation="softmax", name="head")
 
 
+@keras.saving.register_keras_serializable(package="toolkit")
+class BranchEnsembleHead(keras.layers.Layer):
+    """A softmax over the mean of each branch's own logits: an ensemble of branches in one layer.
+
+    A backbone with several outputs (branches) that each see the input on
+    their own, such as a recurrent network and a bag of n-grams, gets this
+    head: each branch has a dense layer of logits of its own
+    (`branch_logits`), and the prediction is the softmax of their mean.
+    A branch with its own logits alone is a classifier by itself, which is
+    how each branch is fitted alone (so that one that learns fast cannot
+    starve one that learns slowly) and how the run reports what each adds.
+
+    Args:
+        units: Number of classes.
+        branch_names: A name per branch, in the backbone's output order.
+        **kwargs: Base layer keyword arguments, such as `name`.
+
+    Call arguments:
+        features: A list with each branch's feature vectors, `(batch, size)`.
+
+    Returns:
+        Class probabilities, `(batch, units)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from toolkit.models.classifier import BranchEnsembleHead
+    >>> head = BranchEnsembleHead(2, ["words", "ngrams"])
+    >>> head([np.ones((1, 3)), np.ones((1, 5))]).shape
+    (1, 2)
+    """
+
+    def __init__(self, units: int, branch_names: list[str], **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.branch_names = list(branch_names)
+        self.branch_logits = [keras.layers.Dense(units, name=f"{name}_logits") for name in self.branch_names]
+
+    def build(self, input_shape):
+        if len(input_shape) != len(self.branch_logits):
+            raise ValueError(f"{self.name}: {len(input_shape)} feature inputs for branches {self.branch_names}.")
+        for dense, shape in zip(self.branch_logits, input_shape):
+            dense.build(shape)
+
+    def call(self, features):
+        logits = [dense(branch_features) for dense, branch_features in zip(self.branch_logits, features)]
+        return keras.ops.softmax(keras.ops.mean(keras.ops.stack(logits), axis=0))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "branch_names": self.branch_names}
+
+
+def head_like(head: keras.layers.Layer, num_classes: int) -> keras.layers.Layer:
+    """A new, unbuilt head of the same kind as `head`, over `num_classes` classes."""
+    if isinstance(head, BranchEnsembleHead):
+        return BranchEnsembleHead(num_classes, head.branch_names, name=head.name)
+    return softmax_head(num_classes)
+
+
 class Classifier(TaskModel):
     """A backbone that ends in a feature vector, then a softmax head over `class_names`.
 
     The trainable network is the backbone's layers and the head in one flat
-    functional model, so every backbone layer can be frozen by its name.
+    functional model, so every backbone layer can be frozen by its name. A
+    backbone with several outputs is a set of branches, whose head is a
+    `BranchEnsembleHead`; `branch_networks` gives each branch's classifier alone.
     `serve` returns `probabilities` (one per class), `probability` (of the
     predicted class) and `label` (the predicted class name).
 
     Args:
         backbone: A functional model from the preprocessed input to a feature vector.
-        head: A `Dense` softmax layer with one unit per class.
+        head: A `Dense` softmax layer with one unit per class, or a
+            `BranchEnsembleHead` for a backbone with several outputs.
         class_names: The name of each class, in the head's order.
         preprocessor: Raw inputs → the backbone's input, or `None`.
         **kwargs: Base model keyword arguments, such as `name`.
@@ -34,7 +100,7 @@ class Classifier(TaskModel):
     def __init__(
         self,
         backbone: keras.Model,
-        head: keras.layers.Dense,
+        head: keras.layers.Dense | BranchEnsembleHead,
         class_names: list[str],
         preprocessor: keras.layers.Layer | None = None,
         **kwargs,
@@ -44,13 +110,39 @@ class Classifier(TaskModel):
         self.backbone = backbone
         self.head = head
         self.class_names = [str(name) for name in class_names]
-        network = keras.Model(backbone.inputs, head(backbone.outputs[0]), name="network")
+        features = backbone.outputs[0] if len(backbone.outputs) == 1 else list(backbone.outputs)
+        network = keras.Model(backbone.input, head(features), name="network")
         super().__init__(network, preprocessor, **kwargs)
 
     def with_classes(self, class_names: list[str]) -> Classifier:
         """The same classifier for new class names: its head is kept if their count is the same, else a new one."""
-        head = self.head if len(class_names) == len(self.class_names) else softmax_head(len(class_names))
+        head = self.head if len(class_names) == len(self.class_names) else head_like(self.head, len(class_names))
         return type(self)(self.backbone, head, class_names, self.preprocessor, name=self.name)
+
+    def branch_networks(self) -> dict[str, keras.Model]:
+        """Each branch's classifier alone, by name: the backbone's inputs → that branch → its own logits → softmax.
+
+        They share their layers with this classifier, so fitting them fits
+        it. A classifier without branches has none.
+        """
+        if not isinstance(self.head, BranchEnsembleHead):
+            return {}
+        branches = {}
+        for name, logits, features in zip(self.head.branch_names, self.head.branch_logits, self.backbone.outputs):
+            probabilities = keras.layers.Softmax(name=f"{name}_softmax")(logits(features))
+            branches[name] = keras.Model(self.backbone.input, probabilities, name=f"{name}_branch")
+        return branches
+
+    def branch_probabilities(self, raw_inputs, batch_size: int = 256) -> dict[str, np.ndarray]:
+        """Each branch's own class probabilities for a batch of raw inputs, by branch name; empty for one branch."""
+        branches = self.branch_networks()
+        outputs = {name: [] for name in branches}
+        for start in range(0, len(raw_inputs) if branches else 0, batch_size):
+            batch = raw_inputs[start : start + batch_size]
+            features = batch if self.preprocessor is None else self.preprocessor(batch)
+            for name, network in branches.items():
+                outputs[name].append(keras.ops.convert_to_numpy(network(features, training=False)))
+        return {name: np.concatenate(parts) for name, parts in outputs.items()}
 
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
         probabilities = self(raw_inputs, training=False)

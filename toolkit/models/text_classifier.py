@@ -1,8 +1,9 @@
-"""Review text → token ids → Embedding(mask_zero) → LSTM stack → dropout → softmax over classes."""
+"""Review text → word ids → Embedding(mask_zero) → LSTM stack → pooling → dropout, beside an optional bag of n-grams."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import keras
 import numpy as np
@@ -10,38 +11,80 @@ import tensorflow as tf
 
 from toolkit.config import option, section
 from toolkit.data.text import as_text_array
+from toolkit.layers import MaxAndMeanPooling1D
 from toolkit.models.classifier import Classifier
 from toolkit.models.recurrent import RecurrentConfig, recurrent_stack
 
 
 @dataclass
+class NgramBagConfig:
+    """A bag of n-grams beside the recurrent network: the mean of its n-grams' embeddings (as fastText does)."""
+
+    ngrams: int = option(2, "The longest n-gram: 2 for words and bigrams; 0 for no bag (the recurrent network alone).", min=0, max=3)
+    max_tokens: int = option(200_000, "N-gram vocabulary size, padding and out-of-vocabulary included.", min=3)
+    embedding_dim: int = option(16, "Size of each n-gram's embedding.", min=1)
+
+
+@dataclass
 class TextClassifierConfig:
-    """A many-to-one recurrent text classifier."""
+    """A many-to-one recurrent text classifier, with an optional bag-of-n-grams branch."""
 
-    embedding_dim: int = option(64, "Size of each token's embedding.", min=1)
+    embedding_dim: int = option(64, "Size of each word's embedding.", min=1)
+    spatial_dropout: float = option(0.2, "Dropout of whole embedding channels, in training.", min=0.0, max=1.0)
     recurrent: RecurrentConfig = section(RecurrentConfig, "The LSTM stack.")
+    pooling: Literal["last", "max_and_mean"] = option(
+        "max_and_mean", "last: the last LSTM state; max_and_mean: the maximum and mean of every step's output."
+    )
     dropout: float = option(0.3, "Dropout before the head.", min=0.0, max=1.0)
+    ngram_bag: NgramBagConfig = section(
+        NgramBagConfig, "A second branch, fitted alone; the head averages the two branches' logits."
+    )
 
 
-def build_text_backbone(vocabulary_size: int, config: TextClassifierConfig) -> keras.Model:
-    """Token ids → a feature vector: layers named `embedding`, `lstm_1`... and `dropout`.
+def build_text_backbone(
+    vocabulary_size: int, config: TextClassifierConfig, ngram_vocabulary_size: int | None = None
+) -> keras.Model:
+    """Word ids → a feature vector; with an n-gram vocabulary, also n-gram ids → a second one.
+
+    The recurrent branch's layers are named `embedding`, `spatial_dropout`,
+    `lstm_1`..., `pooling` and `dropout`; the bag's `ngram_embedding` and
+    `ngram_mean`.
 
     Args:
-        vocabulary_size: Number of token ids, padding (0) included.
+        vocabulary_size: Number of word ids, padding (0) included.
         config: The architecture.
+        ngram_vocabulary_size: Number of n-gram ids, or `None` for no bag.
+
+    Returns:
+        A model from `token_ids` (or a dict of `token_ids` and `ngram_ids`)
+        to the recurrent features (or a list: them, then the bag's).
     """
     token_ids = keras.Input((None,), dtype="int64", name="token_ids")
     x = keras.layers.Embedding(vocabulary_size, config.embedding_dim, mask_zero=True, name="embedding")(token_ids)
-    x = recurrent_stack(x, config.recurrent)
-    x = keras.layers.Dropout(config.dropout, name="dropout")(x)
-    return keras.Model(token_ids, x, name="text_backbone")
+    if config.spatial_dropout:
+        x = keras.layers.SpatialDropout1D(config.spatial_dropout, name="spatial_dropout")(x)
+    x = recurrent_stack(x, config.recurrent, return_sequences=config.pooling == "max_and_mean")
+    if config.pooling == "max_and_mean":
+        x = MaxAndMeanPooling1D(name="pooling")(x)
+    recurrent = keras.layers.Dropout(config.dropout, name="dropout")(x)
+    if ngram_vocabulary_size is None:
+        return keras.Model(token_ids, recurrent, name="text_backbone")
+    ngram_ids = keras.Input((None,), dtype="int64", name="ngram_ids")
+    bag = keras.layers.Embedding(
+        ngram_vocabulary_size, config.ngram_bag.embedding_dim, mask_zero=True, name="ngram_embedding"
+    )(ngram_ids)
+    bag = keras.layers.GlobalAveragePooling1D(name="ngram_mean")(bag)
+    return keras.Model({"token_ids": token_ids, "ngram_ids": ngram_ids}, [recurrent, bag], name="text_backbone")
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
 class TextClassifier(Classifier):
-    """Classifies raw strings: a `TextToTokenIds` preprocessor, a backbone over token ids, and a softmax head.
+    """Classifies raw strings: a text preprocessor, a backbone over its ids, and a softmax head.
 
-    Its serving signature takes `text`, a batch of strings.
+    The preprocessor is a `TextToTokenIds`, or a `TextFeatures` for a backbone
+    with a bag of n-grams beside the recurrent network (whose head is then a
+    `BranchEnsembleHead` over the two). Its serving signature takes `text`,
+    a batch of strings.
 
     Example:
 

@@ -1,4 +1,4 @@
-"""Sentiment classification: raw review text → Embedding → LSTM stack → positive or negative."""
+"""Sentiment classification: raw review text → Embedding → LSTM stack (beside a bag of n-grams) → positive or negative."""
 
 from __future__ import annotations
 
@@ -10,16 +10,24 @@ from toolkit.config import section
 from toolkit.data.batches import preprocessed_batches
 from toolkit.data.splits import Split
 from toolkit.data.text import TextDataConfig, labelled_text, load_text_splits
-from toolkit.models.classifier import softmax_head
+from toolkit.models.classical import ClassicalBaseline, text_baseline
+from toolkit.models.classifier import BranchEnsembleHead, softmax_head
 from toolkit.models.text_classifier import TextClassifier, TextClassifierConfig, build_text_backbone
 from toolkit.pipelines.classification import ClassifierPipeline
-from toolkit.preprocessing.text import text_vectorizer
+from toolkit.preprocessing.text import TextFeatures, text_vectorizer
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
-# Reviews are batched with others of similar length (boundaries in tokens), so that
-# little time goes into padding.
-LENGTH_BUCKETS = (64, 128, 192, 256, 320)
+# Reviews are batched with others of similar length (boundaries in words), so that
+# little time goes into padding; at the default max_length, reviews cut to 400 words
+# make the last bucket.
+LENGTH_BUCKETS = (64, 128, 192, 256, 320, 400)
+# The backbone's branches with a bag of n-grams, in its output order.
+BRANCHES = ("recurrent", "ngram_bag")
+
+
+def _word_count(features) -> tf.Tensor:
+    return tf.shape(features["token_ids"] if isinstance(features, dict) else features)[0]
 
 
 @dataclass
@@ -29,7 +37,8 @@ class SentimentConfig:
     data: TextDataConfig = section(TextDataConfig, "Reviews, their split and tokenization.")
     model: TextClassifierConfig = section(TextClassifierConfig, "The network.")
     trainer: TrainerConfig = section(
-        lambda: TrainerConfig(epochs=3, early_stopping_patience=1), "Compiling and fitting."
+        lambda: TrainerConfig(epochs=8, optimizer="adamw", learning_rate=2e-3, weight_decay=1e-4, early_stopping_patience=2),
+        "Compiling and fitting; each branch is fitted with these settings.",
     )
 
 
@@ -41,19 +50,33 @@ class SentimentPipeline(ClassifierPipeline):
     config_class = SentimentConfig
     task_class = TextClassifier
 
+    def baseline(self) -> ClassicalBaseline:
+        return text_baseline()
+
     def load_data(self, config: SentimentConfig):
         return load_text_splits(config.data)
 
     def build_preprocessor(self, config: SentimentConfig, data):
-        return text_vectorizer(data.train.inputs, config.data.max_tokens, config.data.max_length)
+        bag = config.model.ngram_bag
+        if not bag.ngrams:
+            return text_vectorizer(data.train.inputs, config.data.max_tokens, config.data.max_length)
+        preprocessor = TextFeatures(config.data.max_tokens, config.data.max_length, bag.max_tokens, bag.ngrams, name="preprocessor")
+        preprocessor.adapt(data.train.inputs)
+        return preprocessor
 
     def build_task(self, config: SentimentConfig, data, preprocessor):
         class_names = data.metadata["class_names"]
-        backbone = build_text_backbone(preprocessor.vocabulary_size(), config.model)
-        return TextClassifier(backbone, softmax_head(len(class_names)), class_names, preprocessor)
+        if isinstance(preprocessor, TextFeatures):
+            backbone = build_text_backbone(preprocessor.vocabulary_size(), config.model, preprocessor.ngram_vocabulary_size())
+            head = BranchEnsembleHead(len(class_names), list(BRANCHES), name="head")
+        else:
+            backbone, head = build_text_backbone(preprocessor.vocabulary_size(), config.model), softmax_head(len(class_names))
+        return TextClassifier(backbone, head, class_names, preprocessor)
 
     def dataset(self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
-        return preprocessed_batches(split, model.preprocessor, batch_size, shuffle, seed, length_buckets=LENGTH_BUCKETS)
+        return preprocessed_batches(
+            split, model.preprocessor, batch_size, shuffle, seed, length_buckets=LENGTH_BUCKETS, length_of=_word_count
+        )
 
     def fine_tune_data(self, data, model) -> Split:
         return labelled_text(data, model.class_names)

@@ -2,6 +2,6 @@
 
 from toolkit.preprocessing.captions import CaptionTokenizer
 from toolkit.preprocessing.prices import PriceFeatures
-from toolkit.preprocessing.text import TextToTokenIds
+from toolkit.preprocessing.text import TextFeatures, TextToTokenIds
 
-__all__ = ["CaptionTokenizer", "PriceFeatures", "TextToTokenIds"]
+__all__ = ["CaptionTokenizer", "PriceFeatures", "TextFeatures", "TextToTokenIds"]

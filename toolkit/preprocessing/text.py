@@ -32,9 +32,14 @@ class TextToTokenIds(keras.layers.Layer):
     the longest text of each batch, rather than to a fixed length, keeps short
     batches cheap, in training (with length bucketing) and in serving.
 
+    With `ngrams=2`, the ids are of the text's words and then of its
+    bigrams (and so on for 3): a bag of n-grams, in no useful order.
+
     Args:
         max_tokens: Vocabulary size, including padding (0) and out-of-vocabulary (1).
-        max_length: Token ids kept per text; the rest of a longer text is cut.
+        max_length: Ids kept per text; the rest of a longer text is cut.
+            `None` keeps them all.
+        ngrams: The longest n-gram given an id; 1 for words only.
         **kwargs: Base layer keyword arguments, such as `name`.
 
     Call arguments:
@@ -56,12 +61,17 @@ class TextToTokenIds(keras.layers.Layer):
     [[3, 4, 1], [5, 0, 0]]
     """
 
-    def __init__(self, max_tokens: int, max_length: int, **kwargs):
+    def __init__(self, max_tokens: int, max_length: int | None, ngrams: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.max_tokens = max_tokens
         self.max_length = max_length
+        self.ngrams = ngrams
         self.vectorization = keras.layers.TextVectorization(
-            max_tokens=max_tokens, standardize=standardize_text, output_mode="int", ragged=True
+            max_tokens=max_tokens,
+            standardize=standardize_text,
+            ngrams=None if ngrams == 1 else ngrams,
+            output_mode="int",
+            ragged=True,
         )
 
     def adapt(self, texts) -> None:
@@ -88,7 +98,86 @@ class TextToTokenIds(keras.layers.Layer):
         return (*input_shape, None)
 
     def get_config(self):
-        return {**super().get_config(), "max_tokens": self.max_tokens, "max_length": self.max_length}
+        return {
+            **super().get_config(),
+            "max_tokens": self.max_tokens,
+            "max_length": self.max_length,
+            "ngrams": self.ngrams,
+        }
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+class TextFeatures(keras.layers.Layer):
+    """Raw strings to two views of each text: its word ids in order, and the ids of its bag of n-grams.
+
+    The word ids feed a recurrent network; the n-gram ids, every one of the
+    text (never cut), feed a bag-of-n-grams model beside it.
+
+    Args:
+        max_tokens: Word vocabulary size, padding and out-of-vocabulary included.
+        max_length: Word ids kept per text.
+        ngram_max_tokens: N-gram vocabulary size, padding and out-of-vocabulary included.
+        ngrams: The longest n-gram, such as 2 for words and bigrams.
+        **kwargs: Base layer keyword arguments, such as `name`.
+
+    Call arguments:
+        texts: A string tensor of shape `(batch,)`, or a scalar string.
+
+    Returns:
+        A dict: `token_ids`, as `TextToTokenIds` gives them, and `ngram_ids`,
+        int64 ids padded with 0 to the batch's longest bag.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from toolkit.preprocessing.text import TextFeatures
+    >>> layer = TextFeatures(max_tokens=10, max_length=2, ngram_max_tokens=20, ngrams=2)
+    >>> layer.adapt(np.array(["a good film", "a bad film"]))
+    >>> features = layer(np.array(["a good film"]))
+    >>> features["token_ids"].shape, features["ngram_ids"].shape
+    (TensorShape([1, 2]), TensorShape([1, 5]))
+    """
+
+    def __init__(self, max_tokens: int, max_length: int, ngram_max_tokens: int, ngrams: int, **kwargs):
+        super().__init__(**kwargs)
+        self.max_tokens = max_tokens
+        self.max_length = max_length
+        self.ngram_max_tokens = ngram_max_tokens
+        self.ngrams = ngrams
+        self.token_ids = TextToTokenIds(max_tokens, max_length, name="token_ids")
+        self.ngram_ids = TextToTokenIds(ngram_max_tokens, None, ngrams=ngrams, name="ngram_ids")
+
+    def adapt(self, texts) -> None:
+        """Builds both vocabularies from `texts`, the training split's texts only."""
+        self.token_ids.adapt(texts)
+        self.ngram_ids.adapt(texts)
+
+    def vocabulary_size(self) -> int:
+        """The number of word ids, padding and out-of-vocabulary included."""
+        return self.token_ids.vocabulary_size()
+
+    def ngram_vocabulary_size(self) -> int:
+        """The number of n-gram ids, padding and out-of-vocabulary included."""
+        return self.ngram_ids.vocabulary_size()
+
+    def build(self, input_shape=None):
+        self.token_ids.build(input_shape)
+        self.ngram_ids.build(input_shape)
+
+    def call(self, texts):
+        return {"token_ids": self.token_ids(texts), "ngram_ids": self.ngram_ids(texts)}
+
+    def compute_output_shape(self, input_shape):
+        return {"token_ids": (*input_shape, None), "ngram_ids": (*input_shape, None)}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "max_tokens": self.max_tokens,
+            "max_length": self.max_length,
+            "ngram_max_tokens": self.ngram_max_tokens,
+            "ngrams": self.ngrams,
+        }
 
 
 def text_vectorizer(train_texts: np.ndarray, max_tokens: int, max_length: int, name: str = "preprocessor") -> TextToTokenIds:

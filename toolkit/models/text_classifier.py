@@ -12,8 +12,12 @@ import tensorflow as tf
 from toolkit.config import option, section
 from toolkit.data.text import as_text_array
 from toolkit.layers import MaxAndMeanPooling1D
-from toolkit.models.classifier import Classifier
+from toolkit.models.classifier import BranchEnsembleHead, Classifier, softmax_head
 from toolkit.models.recurrent import RecurrentConfig, recurrent_stack
+from toolkit.preprocessing.text import TextFeatures, TextToTokenIds, text_vectorizer
+
+# The backbone's branches with a bag of n-grams, in its output order.
+BRANCHES = ("recurrent", "ngram_bag")
 
 
 @dataclass
@@ -75,6 +79,37 @@ def build_text_backbone(
     )(ngram_ids)
     bag = keras.layers.GlobalAveragePooling1D(name="ngram_mean")(bag)
     return keras.Model({"token_ids": token_ids, "ngram_ids": ngram_ids}, [recurrent, bag], name="text_backbone")
+
+
+def text_preprocessor(
+    train_texts: np.ndarray, max_tokens: int, max_length: int, config: TextClassifierConfig
+) -> TextToTokenIds | TextFeatures:
+    """The preprocessor `config` needs, adapted on the training texts only: word ids, and n-gram ids for a bag.
+
+    Args:
+        train_texts: The training split's texts.
+        max_tokens: Word vocabulary size, padding and out-of-vocabulary included.
+        max_length: Word ids kept per text.
+        config: The architecture; `config.ngram_bag` says whether there is a bag.
+    """
+    bag = config.ngram_bag
+    if not bag.ngrams:
+        return text_vectorizer(train_texts, max_tokens, max_length)
+    preprocessor = TextFeatures(max_tokens, max_length, bag.max_tokens, bag.ngrams, name="preprocessor")
+    preprocessor.adapt(train_texts)
+    return preprocessor
+
+
+def build_text_classifier(
+    preprocessor: TextToTokenIds | TextFeatures, config: TextClassifierConfig, class_names: list[str]
+) -> TextClassifier:
+    """An untrained `TextClassifier` around `preprocessor`: with a bag of n-grams, two branches and a `BranchEnsembleHead`."""
+    if isinstance(preprocessor, TextFeatures):
+        backbone = build_text_backbone(preprocessor.vocabulary_size(), config, preprocessor.ngram_vocabulary_size())
+        head = BranchEnsembleHead(len(class_names), list(BRANCHES), name="head")
+    else:
+        backbone, head = build_text_backbone(preprocessor.vocabulary_size(), config), softmax_head(len(class_names))
+    return TextClassifier(backbone, head, class_names, preprocessor)
 
 
 @keras.saving.register_keras_serializable(package="toolkit")

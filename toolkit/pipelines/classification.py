@@ -69,7 +69,7 @@ class ClassifierPipeline(Pipeline):
         predictions = probabilities.argmax(axis=-1)
         branches = {
             name: {"accuracy": float(np.mean(branch.argmax(axis=-1) == split.targets))}
-            for name, branch in task.model.branch_probabilities(task.model.raw_batch(split.inputs)).items()
+            for name, branch in task.model.branch_probabilities(split.inputs).items()
         }
         if branches:
             result["branches"] = branches

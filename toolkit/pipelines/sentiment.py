@@ -11,10 +11,14 @@ from toolkit.data.batches import preprocessed_batches
 from toolkit.data.splits import Split
 from toolkit.data.text import TextDataConfig, labelled_text, load_text_splits
 from toolkit.models.classical import ClassicalBaseline, text_baseline
-from toolkit.models.classifier import BranchEnsembleHead, softmax_head
-from toolkit.models.text_classifier import TextClassifier, TextClassifierConfig, build_text_backbone
+from toolkit.models.text_classifier import (
+    TextClassifier,
+    TextClassifierConfig,
+    build_text_classifier,
+    text_preprocessor,
+)
 from toolkit.pipelines.classification import ClassifierPipeline
-from toolkit.preprocessing.text import TextFeatures, text_vectorizer
+from toolkit.preprocessing.text import word_count
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
@@ -22,12 +26,6 @@ from toolkit.training import TrainerConfig
 # little time goes into padding; at the default max_length, reviews cut to 400 words
 # make the last bucket.
 LENGTH_BUCKETS = (64, 128, 192, 256, 320, 400)
-# The backbone's branches with a bag of n-grams, in its output order.
-BRANCHES = ("recurrent", "ngram_bag")
-
-
-def _word_count(features) -> tf.Tensor:
-    return tf.shape(features["token_ids"] if isinstance(features, dict) else features)[0]
 
 
 @dataclass
@@ -57,25 +55,14 @@ class SentimentPipeline(ClassifierPipeline):
         return load_text_splits(config.data)
 
     def build_preprocessor(self, config: SentimentConfig, data):
-        bag = config.model.ngram_bag
-        if not bag.ngrams:
-            return text_vectorizer(data.train.inputs, config.data.max_tokens, config.data.max_length)
-        preprocessor = TextFeatures(config.data.max_tokens, config.data.max_length, bag.max_tokens, bag.ngrams, name="preprocessor")
-        preprocessor.adapt(data.train.inputs)
-        return preprocessor
+        return text_preprocessor(data.train.inputs, config.data.max_tokens, config.data.max_length, config.model)
 
     def build_task(self, config: SentimentConfig, data, preprocessor):
-        class_names = data.metadata["class_names"]
-        if isinstance(preprocessor, TextFeatures):
-            backbone = build_text_backbone(preprocessor.vocabulary_size(), config.model, preprocessor.ngram_vocabulary_size())
-            head = BranchEnsembleHead(len(class_names), list(BRANCHES), name="head")
-        else:
-            backbone, head = build_text_backbone(preprocessor.vocabulary_size(), config.model), softmax_head(len(class_names))
-        return TextClassifier(backbone, head, class_names, preprocessor)
+        return build_text_classifier(preprocessor, config.model, data.metadata["class_names"])
 
     def dataset(self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
         return preprocessed_batches(
-            split, model.preprocessor, batch_size, shuffle, seed, length_buckets=LENGTH_BUCKETS, length_of=_word_count
+            split, model.preprocessor, batch_size, shuffle, seed, length_buckets=LENGTH_BUCKETS, length_of=word_count
         )
 
     def fine_tune_data(self, data, model) -> Split:

@@ -185,3 +185,8 @@ def text_vectorizer(train_texts: np.ndarray, max_tokens: int, max_length: int, n
     layer = TextToTokenIds(max_tokens, max_length, name=name)
     layer.adapt(train_texts)
     return layer
+
+
+def word_count(features: tf.Tensor | dict[str, tf.Tensor]) -> tf.Tensor:
+    """The number of word ids of one preprocessed text, from a `TextToTokenIds` or a `TextFeatures`."""
+    return tf.shape(features["token_ids"] if isinstance(features, dict) else features)[0]

@@ -37,7 +37,7 @@ TARGETS = {"sentiment": (0.91, 10), "image_classification": (0.94, 10)}
 def run_pipeline(name: str, output_dir: Path, overrides: list[str] | None = None) -> dict:
     """Runs one pipeline, with its defaults changed by `overrides`, in a child process and measures it."""
     started = time.perf_counter()
-    command = [sys.executable, "-m", "toolkit", "run", name, "--run-name", "benchmark", "--output-dir", str(output_dir)]
+    command = [sys.executable, "-m", "toolkit_cli", "run", name, "--run-name", "benchmark", "--output-dir", str(output_dir)]
     if overrides:
         command += ["--set", *overrides]
     child = subprocess.Popen(command)

@@ -41,7 +41,7 @@ def test_missing_run_directory_is_named(capsys, tmp_path):
 
 
 def toolkit_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "toolkit", *args]
+    return [sys.executable, "-m", "toolkit_cli", *args]
 
 
 def test_run_predict_evaluate_and_fine_tune_from_the_shell(tmp_path):

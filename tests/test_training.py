@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import keras
@@ -10,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from toolkit.config import ConfigError, load_config
+from toolkit.errors import TrainingDivergedError
 from toolkit.training import (
     TrainerConfig,
     compile_model,
@@ -54,7 +56,9 @@ def test_fit_stops_on_nan_and_writes_its_logs(tmp_path):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     compile_model(model, TrainerConfig(learning_rate=1e30, clipnorm=None, verbose=0), "mse", [])
     data = tf.data.Dataset.from_tensor_slices((np.ones((64, 2), "float32") * 1e20, np.ones((64, 1), "float32"))).batch(8)
-    history = fit(model, data, None, TrainerConfig(epochs=5, verbose=0, early_stopping_patience=None), tmp_path)
+    with pytest.raises(TrainingDivergedError, match="The training loss became inf in epoch 1, and no epoch gave weights"):
+        fit(model, data, None, TrainerConfig(epochs=5, verbose=0, early_stopping_patience=None), tmp_path)
+    history = json.loads((tmp_path / "history.json").read_text())
     assert len(history["loss"]) < 5, "TerminateOnNaN ends the run"
     assert (tmp_path / "training_log.csv").is_file() and (tmp_path / "logs").is_dir()
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import json
+import errno
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from toolkit import api, run_directory, training
+from toolkit import api, run_directory, strict_json, training
 from toolkit import config as config_lib
+from toolkit.errors import InputError, InputTypeError, Notice
 from toolkit.registry import get_pipeline, pipeline_names
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolkit", description="Train, serve and fine-tune sequence models.")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's own logging and warnings, hidden by default"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="train, evaluate and export a pipeline")
@@ -53,15 +58,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Runs the command line; returns the exit status."""
+def main(argv: list[str] | None = None, quiet: bool = False) -> int:
+    """Runs the command line; returns the exit status: 0, or 2 for a user's mistake.
+
+    A user's mistake (an `InputError`, or a file that cannot be read or
+    written) prints one line that names the culprit, with no traceback. Any
+    other exception is a bug, and propagates with its traceback.
+
+    Args:
+        argv: The arguments; `None` for `sys.argv[1:]`.
+        quiet: Hide TensorFlow's Python logging and the warnings of TensorFlow
+            and Keras (the `toolkit` command sets it unless `--verbose`).
+    """
     args = build_parser().parse_args(argv)
-    try:
-        return _COMMANDS[args.command](args)
-    except (config_lib.ConfigError, run_directory.RunDirectoryError, KeyError, ValueError, FileNotFoundError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"toolkit {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        if quiet and not args.verbose:
+            _quiet_tensorflow()
+        try:
+            return _COMMANDS[args.command](args)
+        except (InputError, InputTypeError) as error:
+            return _user_error(args.command, str(error))
+        except _USERS_FILE_ERRORS as error:
+            # A file the user named, or a folder they gave us, that is missing or cannot be read or written.
+            where = f"{error.filename}: " if error.filename else ""
+            return _user_error(args.command, f"{where}{error.strerror or error}")
+        except OSError as error:
+            if error.errno not in _FULL_OR_READ_ONLY:
+                raise
+            return _user_error(args.command, f"{error.filename}: {error.strerror}")
+
+
+_USERS_FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+_FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
+
+
+def _user_error(command: str, message: str) -> int:
+    print(f"toolkit {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Prints toolkit's own notices as one plain line; other warnings as Python would."""
+    if issubclass(category, Notice):
+        print(f"toolkit: notice: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _quiet_tensorflow() -> None:
+    """Hides TensorFlow's Python logging and the warnings raised from TensorFlow and Keras, for this command only."""
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    for module in ("keras", "tensorflow", "absl", "tensorflow_datasets"):
+        warnings.filterwarnings("ignore", module=module)
 
 
 def _run(args) -> int:
@@ -70,7 +121,7 @@ def _run(args) -> int:
     result = api.run(
         args.name, args.config, args.set, run_name=args.run_name, output_dir=args.output_dir, fresh=args.fresh
     )
-    print(json.dumps(_headline(result.metrics), indent=2))
+    print(strict_json.dumps(_headline(result.metrics), indent=2))
     print(f"Run written to {result.run_dir} in {result.seconds:.0f} s.")
     return 0
 
@@ -79,13 +130,13 @@ def _predict(args) -> int:
     outputs = api.load(args.run_dir).predict(args.inputs)
     for index, raw in enumerate(args.inputs):  # one output row per input: a text, or a one-ticker CSV
         row = {name: _jsonable(values[index]) for name, values in outputs.items()}
-        print(json.dumps({"input": raw, **row}))
+        print(strict_json.dumps({"input": raw, **row}))
     return 0
 
 
 def _evaluate(args) -> int:
     metrics = api.load(args.run_dir).evaluate(args.data)
-    print(json.dumps(metrics, indent=2))
+    print(strict_json.dumps(metrics, indent=2))
     return 0
 
 

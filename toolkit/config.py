@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
+from toolkit.errors import InputError, Notice
+
 ConfigT = TypeVar("ConfigT")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration key, type or value is not valid; the message names it."""
 
 
@@ -60,6 +64,13 @@ def from_dict(cls: type[ConfigT], values: dict | None, path: str = "", complete:
     kwargs = {}
     for name, value in values.items():
         key_path = f"{path}.{name}" if path else name
+        if dataclasses.is_dataclass(hints[name]) and value is None:
+            # YAML `trainer:` with nothing under it, or `--set trainer=null`: taking the
+            # section class's bare defaults would quietly drop the pipeline's own.
+            raise ConfigError(
+                f"{key_path}: a section cannot be null; leave the key out to keep its defaults, "
+                f"or give its keys (`toolkit describe` lists them)."
+            )
         if dataclasses.is_dataclass(hints[name]) and isinstance(value, dict):
             if complete:
                 kwargs[name] = from_dict(hints[name], value, key_path, complete=True)
@@ -106,9 +117,13 @@ def load_config(
     Returns:
         An instance of `cls`.
 
+    Warns:
+        Notice: If the file holds no settings at all (then the defaults apply).
+
     Raises:
-        ConfigError: On a missing file, an unknown key, a wrong type or a value
-            out of range, naming the file and key path.
+        ConfigError: On an unknown key, a wrong type, a value out of range, a
+            number that is not finite or a section set to null, naming the
+            file and key path.
         FileNotFoundError: If `path` does not exist.
     """
     values: dict = {}
@@ -117,9 +132,14 @@ def load_config(
         if not path.is_file():
             raise FileNotFoundError(f"Config file not found: {path}")
         try:
-            values = yaml.safe_load(path.read_text()) or {}
+            values = yaml.safe_load(path.read_text())
         except yaml.YAMLError as error:
             raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); a config is YAML text.") from None
+        if values is None:
+            warnings.warn(f"{path} holds no settings: the pipeline's defaults apply.", Notice, stacklevel=2)
+            values = {}
     values = apply_overrides(values, overrides)
     try:
         return from_dict(cls, values, complete=complete)
@@ -222,6 +242,9 @@ def _convert(value: Any, kind: Any, path: str) -> Any:
         return [_convert(item, item_kind, f"{path}[{index}]") for index, item in enumerate(value)]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if kind is float and isinstance(value, float) and not math.isfinite(value):
+        # Range checks cannot catch these: every comparison with NaN is false.
+        raise ConfigError(f"{path}: expected a finite number, got {value!r}.")
     if kind in (int, float, str, bool) and (type(value) is not kind):
         raise ConfigError(f"{path}: expected {kind.__name__}, got {type(value).__name__} {value!r}.")
     return value

@@ -7,6 +7,8 @@ user's own pipeline registers the same way when its module is imported.
 
 from __future__ import annotations
 
+from toolkit.errors import UnknownPipelineError
+
 _PIPELINES: dict[str, type] = {}
 
 
@@ -26,10 +28,11 @@ def get_pipeline(name: str):
     """Returns a new instance of the pipeline registered as `name`.
 
     Raises:
-        KeyError: If no pipeline has that name; the message lists the known ones.
+        UnknownPipelineError: A `KeyError` and an `InputError`, if no pipeline has that name; the message
+            lists the known ones.
     """
     if name not in _PIPELINES:
-        raise KeyError(f"Unknown pipeline {name!r}. Known pipelines: {', '.join(pipeline_names()) or 'none'}.")
+        raise UnknownPipelineError(f"Unknown pipeline {name!r}. Known pipelines: {', '.join(pipeline_names()) or 'none'}.")
     return _PIPELINES[name]()
 
 

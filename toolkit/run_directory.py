@@ -46,6 +46,8 @@ from typing import Any
 import keras
 
 from toolkit import config as config_lib
+from toolkit import strict_json
+from toolkit.errors import InputError
 from toolkit.registry import get_pipeline
 
 FORMAT = "toolkit-run"
@@ -69,7 +71,7 @@ _RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _HEX = "[0-9a-f]{8}"
 
 
-class RunDirectoryError(ValueError):
+class RunDirectoryError(InputError):
     """A run directory cannot be written or read as asked; the message names the path and the reason."""
 
 
@@ -364,9 +366,10 @@ class RunSlot:
                 for source, name in ((work.plots, PLOTS), (work.logs, LOGS)):
                     if source.is_dir():
                         shutil.copytree(source, staging / name)
-                for source, name in ((work.training_log, TRAINING_LOG), (work.history, HISTORY)):
-                    if source.is_file():
-                        shutil.copy2(source, staging / name)
+                if work.training_log.is_file():
+                    shutil.copy2(work.training_log, staging / TRAINING_LOG)
+                if work.history.is_file():
+                    _write_json(staging / HISTORY, work.read_history())
             _write_json(staging / MANIFEST, _manifest(staging, pipeline, model))
             (staging / _STAGING_MARKER).unlink()
             self._put_in_place(staging)
@@ -575,7 +578,7 @@ def _sha256(path: Path) -> str:
 def _write_json(path: Path, values) -> None:
     """Writes JSON through a temporary file renamed into place, so that a reader never sees half of it."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(values, indent=2))
+    partial.write_text(strict_json.dumps(values, indent=2))
     partial.replace(path)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from toolkit import run_directory, training
 from toolkit.data.splits import Split
+from toolkit.errors import InputError
 from toolkit.models.classifier import Classifier
 from toolkit.models.task import TaskModel
 from toolkit.pipelines.base import Pipeline
@@ -52,11 +53,18 @@ class Task:
         """Runs the serving outputs on raw inputs, such as a list of review strings.
 
         Returns:
-            A dict of arrays with the same names as the SavedModel's outputs;
-            strings come back as Python `str`.
+            A dict of arrays with the same names as the SavedModel's outputs,
+            one row per input (none for no inputs); strings come back as Python `str`.
+
+        Raises:
+            TypeError: For inputs of a kind the pipeline does not take (a
+                mapping, a number, float images), saying what it takes.
+            InputError: For inputs of the right kind but the wrong shape or values.
         """
         inputs = self.model.raw_batch(raw_inputs)
-        batches = [self.model.serve(inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)]
+        # One call even for no inputs: the serving graph answers an empty batch with empty outputs.
+        starts = range(0, max(len(inputs), 1), batch_size)
+        batches = [self.model.serve(inputs[start : start + batch_size]) for start in starts]
         return {name: _to_numpy([batch[name] for batch in batches]) for name in batches[0]}
 
     def evaluate(self, data=None, plots_dir: str | Path | None = None) -> dict:
@@ -111,12 +119,12 @@ class Task:
                 unknown layer in `freeze`; the task is then left as it was.
         """
         if epochs < 1:
-            raise ValueError(f"fine_tune: epochs must be at least 1, got {epochs}.")
+            raise InputError(f"fine_tune: epochs must be at least 1, got {epochs}.")
         keras.utils.set_random_seed(seed)
         model = self.model
         if class_names is not None:
             if not isinstance(model, Classifier):
-                raise ValueError(
+                raise InputError(
                     f"fine_tune: class_names applies to classifiers; a {self.pipeline.name} task "
                     f"({type(model).__name__}) has no classes."
                 )
@@ -166,8 +174,10 @@ class Task:
 
     def _split(self, data, model: TaskModel) -> Split:
         split = self.pipeline.fine_tune_data(data, model)
+        if len(split.inputs) == 0:
+            raise InputError("data: no examples; give at least one input and its target.")
         if len(split.inputs) != len(split.targets):
-            raise ValueError(f"data: {len(split.inputs)} inputs but {len(split.targets)} targets; give one target per input.")
+            raise InputError(f"data: {len(split.inputs)} inputs but {len(split.targets)} targets; give one target per input.")
         return split
 
 
@@ -175,7 +185,7 @@ def _layers_to_freeze(network: keras.Model, names) -> list[keras.layers.Layer]:
     known = [layer.name for layer in network.layers]
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise ValueError(f"fine_tune: no layer named {unknown[0]!r} to freeze. Layers: {', '.join(known)}.")
+        raise InputError(f"fine_tune: no layer named {unknown[0]!r} to freeze. Layers: {', '.join(known)}.")
     return [network.get_layer(name) for name in names]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from toolkit.config import ConfigError, option
+from toolkit.errors import InputError, Notice, TrainingDivergedError
 from toolkit.models.classifier import BranchEnsembleHead, Classifier
 from toolkit.models.task import TaskModel
 from toolkit.run_directory import TrainingFiles
@@ -52,7 +54,10 @@ class TrainerConfig:
     distribution: Literal["none", "mirrored", "multi_worker"] = option(
         "none", "tf.distribute strategy: none, mirrored (all local devices), or multi_worker (reads TF_CONFIG)."
     )
-    verbose: Literal[0, 1, 2] = option(2, "Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.")
+    verbose: Literal["auto", 0, 1, 2] = option(
+        "auto", "Keras progress output: auto (a live progress bar on a terminal, else one line per epoch), "
+        "0 silent, 1 progress bar, 2 one line per epoch."
+    )
 
     def __post_init__(self):
         if self.clipnorm is not None and self.clipvalue is not None:
@@ -77,9 +82,9 @@ def distribution_strategy(name: str) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy([device.name for device in devices])
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("trainer.distribution: 'multi_worker' needs the TF_CONFIG environment variable.")
+            raise InputError("trainer.distribution: 'multi_worker' needs the TF_CONFIG environment variable.")
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"trainer.distribution: unknown strategy {name!r}; use none, mirrored or multi_worker.")
+    raise InputError(f"trainer.distribution: unknown strategy {name!r}; use none, mirrored or multi_worker.")
 
 
 def make_optimizer(config: TrainerConfig, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
@@ -177,12 +182,54 @@ def fit(
             validation_data=validation_data,
             epochs=total_epochs,
             callbacks=callbacks,
-            verbose=config.verbose,
+            verbose=keras_verbosity(config.verbose),
             shuffle=False,  # the tf.data pipeline shuffles
         )
+    history = files.read_history()
+    _check_finite_loss(history, model.optimizer, monitor)
     if files.best_weights.exists():
         model.load_weights(files.best_weights)
-    return files.read_history()
+    return history
+
+
+def _check_finite_loss(history: dict[str, list[float]], optimizer: keras.optimizers.Optimizer, monitor: str) -> None:
+    """Refuses a model whose loss became NaN before any good epoch; says so when an earlier epoch's weights are kept.
+
+    Args:
+        history: The fit's history.
+        optimizer: The optimizer the model was fitted with, for the advice.
+        monitor: The quantity the best checkpoint is chosen by; its weights
+            are worth keeping only from an epoch where it is finite (Keras
+            checkpoints the first epoch whatever its value).
+
+    Raises:
+        TrainingDivergedError: If the loss became NaN or infinite and no weights are worth keeping.
+    """
+    losses = history.get("loss", [])
+    if all(math.isfinite(loss) for loss in losses):
+        return
+    epoch = next(index for index, loss in enumerate(losses) if not math.isfinite(loss)) + 1
+    learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    clipped = any(getattr(optimizer, name) is not None for name in ("clipnorm", "clipvalue", "global_clipnorm"))
+    advice = f"lower the learning rate (it was {learning_rate:g} when training stopped)" + (
+        "" if clipped else ", or set trainer.clipnorm to clip the gradients"
+    )
+    if not any(math.isfinite(value) for value in history.get(monitor, [])):
+        raise TrainingDivergedError(
+            f"The training loss became {losses[epoch - 1]} in epoch {epoch}, and no epoch gave weights worth keeping; "
+            f"{advice}."
+        )
+    warnings.warn(
+        f"The training loss became {losses[epoch - 1]} in epoch {epoch} and training stopped there; the weights kept "
+        f"are those of the best epoch by {monitor}. To train longer, {advice}.", Notice, stacklevel=2,
+    )
+
+
+def keras_verbosity(verbose: str | int) -> int:
+    """Keras' `verbose` for a `trainer.verbose` setting: `"auto"` is a live progress bar on a terminal, else one line per epoch."""
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return int(verbose)
 
 
 def fit_task(

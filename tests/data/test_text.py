@@ -66,7 +66,7 @@ def test_csv_with_named_labels_maps_them_in_sorted_order(tmp_path):
         ("words,label\ngood,1\n", r"no column 'text'; columns are words, label"),
         ("text,label\ngood,1\nbad,7\n", r"column 'label': label id out of range on line\(s\) 3"),
         ('text,label\n"unterminated,1\n', r"not a readable CSV"),
-        ("", r"not a readable CSV"),
+        ("", r"the file is empty"),
     ],
 )
 def test_bad_csv_errors_name_the_file_the_column_and_the_line(tmp_path, content, message):

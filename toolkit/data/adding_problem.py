@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.errors import InputError
+
 # Always answering the mean target, 1.0, scores Var(u₁ + u₂) = 2/12 for u ~ U(0, 1).
 CONSTANT_GUESS_MSE = 2.0 / 12.0
 
@@ -26,7 +28,7 @@ def adding_problem(num_samples: int, length: int, seed: int = 0) -> tuple[np.nda
         and `(num_samples, 1)`.
     """
     if length < 2:
-        raise ValueError(f"adding_problem: `length` must be at least 2, got {length}.")
+        raise InputError(f"adding_problem: `length` must be at least 2, got {length}.")
     rng = np.random.default_rng(seed)
     values = rng.uniform(0.0, 1.0, size=(num_samples, length))
     half = length // 2

@@ -15,6 +15,7 @@ import tensorflow as tf
 from toolkit.config import option
 from toolkit.data.shapes_captions import load_shapes_captions
 from toolkit.data.splits import DataSplits, Split
+from toolkit.errors import InputError
 
 
 @dataclass
@@ -59,18 +60,18 @@ def read_flickr8k_captions(path: str | Path) -> dict[str, list[str]]:
                 continue
             name, tab, caption = line.partition("\t")
             if not tab or "#" not in name:
-                raise ValueError(f"{path}: line {line_number} is not 'name.jpg#k<TAB>caption': {line[:80]!r}")
+                raise InputError(f"{path}: line {line_number} is not 'name.jpg#k<TAB>caption': {line[:80]!r}")
             captions[name.rsplit("#", 1)[0]].append(caption.strip())
     else:
         rows = csv.DictReader(lines)
         if rows.fieldnames is None or not {"image", "caption"} <= set(rows.fieldnames):
-            raise ValueError(f"{path}: expected a CSV with the columns image,caption; found {rows.fieldnames}.")
+            raise InputError(f"{path}: expected a CSV with the columns image,caption; found {rows.fieldnames}.")
         for line_number, row in enumerate(rows, start=2):
             if not row["image"] or not (row["caption"] or "").strip():
-                raise ValueError(f"{path}: line {line_number}: empty image name or caption.")
+                raise InputError(f"{path}: line {line_number}: empty image name or caption.")
             captions[row["image"]].append(row["caption"].strip())
     if not captions:
-        raise ValueError(f"{path}: no captions.")
+        raise InputError(f"{path}: no captions.")
     return dict(captions)
 
 
@@ -84,7 +85,7 @@ def read_coco_captions(path: str | Path) -> dict[str, list[str]]:
         for annotation in content["annotations"]:
             captions[names[annotation["image_id"]]].append(annotation["caption"].strip())
     except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f"{path}: not a COCO captions file ({type(error).__name__}: {error}).") from None
+        raise InputError(f"{path}: not a COCO captions file ({type(error).__name__}: {error}).") from None
     return dict(captions)
 
 
@@ -103,7 +104,7 @@ def load_images(images_dir: str | Path, names: list[str], image_size: int) -> np
         try:
             image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
         except tf.errors.InvalidArgumentError as error:
-            raise ValueError(f"{path}: not a readable image ({error.message.splitlines()[0]}).") from None
+            raise InputError(f"{path}: not a readable image ({error.message.splitlines()[0]}).") from None
         resized = tf.image.resize(image, (image_size, image_size), antialias=True)
         images[index] = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
     return images
@@ -114,7 +115,7 @@ def safe_image_path(root: Path, name: str) -> Path:
     candidate = Path(name)
     resolved = (root / candidate).resolve()
     if candidate.is_absolute() or ".." in candidate.parts or not resolved.is_relative_to(root):
-        raise ValueError(f"Image name {name!r} leads outside the image folder {root}; only names inside it are allowed.")
+        raise InputError(f"Image name {name!r} leads outside the image folder {root}; only names inside it are allowed.")
     if not resolved.is_file():
         raise FileNotFoundError(f"Image file not found: {resolved}")
     return resolved
@@ -156,7 +157,7 @@ def load_caption_splits(config: CaptionDataConfig) -> DataSplits:
         train, validation, test = load_tfds_coco(config.tfds_data_dir, config.image_size, config.max_images)
     else:
         if config.images_dir is None or config.captions_file is None:
-            raise ValueError(f"data.images_dir and data.captions_file: both required when data.source is {config.source}.")
+            raise InputError(f"data.images_dir and data.captions_file: both required when data.source is {config.source}.")
         read = read_flickr8k_captions if config.source == "flickr8k" else read_coco_captions
         by_image = read(config.captions_file)
         names = sorted(by_image)
@@ -183,7 +184,7 @@ def as_caption_lists(captions) -> np.ndarray:
     array[:] = [[image_captions] if isinstance(image_captions, str) else list(image_captions) for image_captions in captions]
     for index, references in enumerate(array):
         if not references or not all(isinstance(c, str) and c.strip() for c in references):
-            raise ValueError(f"Captions of image {index}: expected non-empty strings, got {references!r}.")
+            raise InputError(f"Captions of image {index}: expected non-empty strings, got {references!r}.")
     return array
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit.errors import InputError
+
 
 def read_csv(path: str | Path, what: str) -> pd.DataFrame:
     """Reads a CSV with pandas.
@@ -16,23 +18,39 @@ def read_csv(path: str | Path, what: str) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: If the file is missing.
-        ValueError: If pandas cannot parse it, naming the file.
+        InputError: If pandas cannot parse it or it has no data rows, naming the file.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
     try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not a readable CSV: {error}") from None
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty; expected a header line and data rows.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not a readable CSV: {error}") from None
+    if frame.empty:
+        raise InputError(f"{path}: no data rows, only the header line ({', '.join(map(str, frame.columns))}).")
+    return frame
 
 
-def reject_rows(path: str | Path, column: str, bad: pd.Series, problem: str) -> None:
-    """Raises a `ValueError` naming the file, column and first lines where `bad` holds.
+def reject_rows(source: str | Path, column: str, bad: pd.Series, problem: str, hint: str = "") -> None:
+    """Raises an `InputError` naming the source, column and first rows where `bad` holds.
 
-    `bad` is indexed like the frame `read_csv` returned (from 0, after the header).
+    Args:
+        source: A CSV file's path, whose rows are named by line number; or a
+            description such as `"predict: DataFrame"`, whose rows are named by
+            their index labels.
+        column: The column at fault.
+        bad: A boolean Series indexed like the frame (`read_csv`'s: from 0, after the header).
+        problem: What is wrong, such as `"empty text"`.
+        hint: How to fix it, appended after the rows.
     """
-    if bad.any():
+    if not bad.any():
+        return
+    if isinstance(source, Path):
         # +2: pandas counts from 0 after the header line; editors count lines from 1.
-        lines = [int(index) + 2 for index in bad[bad].index[:5]]
-        raise ValueError(f"{path}: column {column!r}: {problem} on line(s) {', '.join(map(str, lines))}.")
+        rows = "line(s) " + ", ".join(str(int(index) + 2) for index in bad[bad].index[:5])
+    else:
+        rows = "row(s) " + ", ".join(str(index) for index in bad[bad].index[:5])
+    raise InputError(f"{source}: column {column!r}: {problem} on {rows}" + (f"; {hint}" if hint else "") + ".")

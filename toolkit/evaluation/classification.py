@@ -20,36 +20,46 @@ def classification_metrics(targets, probabilities, class_names: list[str]) -> di
     Returns:
         A JSON-ready dict. With two classes, `f1` is the F1 of the second
         class and `roc_auc` uses its probability; with more, both are
-        macro-averaged (ROC-AUC one-against-rest).
+        macro-averaged (ROC-AUC one-against-rest). ROC-AUC is `None` when a
+        class has no examples among `targets`, and `roc_auc_undefined` then
+        says which.
     """
     targets = np.asarray(targets).astype(int)
     probabilities = np.asarray(probabilities, dtype="float64")
     predictions = probabilities.argmax(axis=-1)
     labels = list(range(len(class_names)))
     binary = len(class_names) == 2
+    roc_auc_undefined = _roc_auc_undefined(targets, class_names)
     result = {
         "examples": int(len(targets)),
         "accuracy": float(sk_metrics.accuracy_score(targets, predictions)),
         "f1": float(
             sk_metrics.f1_score(targets, predictions, labels=labels, average="binary" if binary else "macro", zero_division=0)
         ),
-        "roc_auc": _roc_auc(targets, probabilities, labels),
+        "roc_auc": None if roc_auc_undefined else _roc_auc(targets, probabilities, labels),
         "per_class": sk_metrics.classification_report(
             targets, predictions, labels=labels, target_names=class_names, output_dict=True, zero_division=0
         ),
         "confusion_matrix": sk_metrics.confusion_matrix(targets, predictions, labels=labels).tolist(),
     }
+    if roc_auc_undefined:
+        result["roc_auc_undefined"] = roc_auc_undefined
     return result
 
 
-def _roc_auc(targets: np.ndarray, probabilities: np.ndarray, labels: list[int]) -> float | None:
-    try:
-        if len(labels) == 2:
-            return float(sk_metrics.roc_auc_score(targets, probabilities[:, 1]))
-        normalized = probabilities / probabilities.sum(axis=-1, keepdims=True)
-        return float(sk_metrics.roc_auc_score(targets, normalized, labels=labels, multi_class="ovr", average="macro"))
-    except ValueError:
-        return None  # undefined when a class is absent from the targets
+def _roc_auc_undefined(targets: np.ndarray, class_names: list[str]) -> str | None:
+    """Why ROC-AUC has no value on these targets, or `None` when it has one."""
+    absent = [name for index, name in enumerate(class_names) if not np.any(targets == index)]
+    if not absent:
+        return None
+    return f"ROC-AUC needs examples of every class, and this split has none of {', '.join(absent)}"
+
+
+def _roc_auc(targets: np.ndarray, probabilities: np.ndarray, labels: list[int]) -> float:
+    if len(labels) == 2:
+        return float(sk_metrics.roc_auc_score(targets, probabilities[:, 1]))
+    normalized = probabilities / probabilities.sum(axis=-1, keepdims=True)
+    return float(sk_metrics.roc_auc_score(targets, normalized, labels=labels, multi_class="ovr", average="macro"))
 
 
 def mcnemar_p_value(only_model_correct: int, only_baseline_correct: int) -> float:

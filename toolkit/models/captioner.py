@@ -21,7 +21,7 @@ from toolkit.models.image_encoder import (
     image_input_stage,
 )
 from toolkit.models.task import TaskModel
-from toolkit.preprocessing.images import checked_image_batch
+from toolkit.preprocessing.batch_checks import checked_image_batch
 
 
 @dataclass
@@ -151,8 +151,11 @@ class Captioner(TaskModel):
     def raw_input_spec(self) -> tf.TensorSpec:
         return tf.TensorSpec([None, *self.network.image_shape], tf.uint8, name="images")
 
+    def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
+        return checked_image_batch(raw_inputs, self.network.image_shape)
+
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
-        images = checked_image_batch(raw_inputs, self.network.image_shape)
+        images = raw_inputs  # checked by `checked_inputs`
         decoder = CaptionDecoder(self.network)
         greedy_ids, greedy_log_probability = decoder.greedy(images, self.max_length)
         beam_ids, beam_log_probability = decoder.beam_search(

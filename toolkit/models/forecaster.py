@@ -13,6 +13,7 @@ from toolkit.data.prices import RAW_FEATURES, as_window_batch
 from toolkit.models.linear_baseline import flat_features
 from toolkit.models.recurrent import RecurrentConfig, recurrent_stack
 from toolkit.models.task import TaskModel
+from toolkit.preprocessing.batch_checks import checked_batch
 
 
 @dataclass
@@ -99,6 +100,10 @@ class PriceForecaster(TaskModel):
 
     def raw_input_spec(self) -> tf.TensorSpec:
         return tf.TensorSpec([None, self.window, len(self.raw_features)], tf.float32, name="windows")
+
+    def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
+        days = f" ({self.window} days of {', '.join(self.raw_features)})"
+        return checked_batch(raw_inputs, self.raw_input_spec(), "float32 windows", days)
 
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
         log_changes = self(raw_inputs, training=False)

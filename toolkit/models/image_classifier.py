@@ -17,7 +17,7 @@ from toolkit.models.image_encoder import (
     build_image_encoder,
     image_input_stage,
 )
-from toolkit.preprocessing.images import checked_image_batch
+from toolkit.preprocessing.batch_checks import checked_image_batch
 
 
 @dataclass
@@ -65,8 +65,8 @@ class ImageClassifier(Classifier):
     def raw_input_spec(self) -> tf.TensorSpec:
         return tf.TensorSpec([None, *self.image_shape], tf.uint8, name="images")
 
-    def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
-        return super().serving_outputs(checked_image_batch(raw_inputs, self.image_shape))
+    def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
+        return checked_image_batch(raw_inputs, self.image_shape)
 
     def raw_batch(self, raw_inputs) -> np.ndarray:
         return as_image_batch(raw_inputs, self.image_shape)

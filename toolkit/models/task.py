@@ -9,6 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from toolkit.preprocessing.batch_checks import checked_batch
+
 
 class TaskModel(keras.Model):
     """A trained task as one functional Keras model, raw inputs in.
@@ -26,7 +28,8 @@ class TaskModel(keras.Model):
     model shares its layers, so it is trained too.
 
     Subclasses set their own attributes, then call this constructor, and
-    implement `raw_input_spec`, `serving_outputs` and `raw_batch`.
+    implement `raw_input_spec`, `serving_outputs` and `raw_batch`; they may
+    refine `checked_inputs`, the in-graph check of a batch's shape.
 
     Args:
         network: The trainable model: preprocessed inputs → outputs.
@@ -67,11 +70,14 @@ class TaskModel(keras.Model):
 
         Args:
             raw_inputs: A tensor, an array or a list of the `raw_input_spec`'s
-                dtype; for a float spec, any real numbers.
+                dtype; for a float spec, any real numbers. A batch of zero
+                gives outputs of zero rows.
 
         Raises:
             TypeError: For inputs of another dtype, such as float images for a
                 uint8 spec, which a cast would silently turn into others.
+            tf.errors.InvalidArgumentError: For a batch of another shape, from
+                `checked_inputs`, naming the input and both shapes.
         """
         spec = self.raw_input_spec()
         inputs = tf.convert_to_tensor(raw_inputs)
@@ -79,7 +85,30 @@ class TaskModel(keras.Model):
             if not (spec.dtype.is_floating and (inputs.dtype.is_floating or inputs.dtype.is_integer)):
                 raise TypeError(f"{spec.name}: expected {spec.dtype.name} inputs, got {inputs.dtype.name}.")
             inputs = tf.cast(inputs, spec.dtype)
-        return self.serving_outputs(inputs)
+        return self._outputs_of_any_batch(self.checked_inputs(inputs))
+
+    def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
+        """`raw_inputs` after asserting in the graph that they fit `raw_input_spec`: the rank and each dimension.
+
+        The error names the input, the expected shape and the shape found;
+        the result has the spec's static shape.
+        """
+        spec = self.raw_input_spec()
+        return checked_batch(raw_inputs, spec, f"{spec.dtype.name} inputs")
+
+    def _outputs_of_any_batch(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        """`serving_outputs`, and for an empty batch, empty outputs of the same kinds.
+
+        Many layers cannot run on zero examples (batch norm, a beam search's
+        tensor lists), so an empty batch is served one placeholder input whose
+        outputs are then cut away.
+        """
+        count = tf.shape(inputs)[0]
+        placeholder_value = tf.constant("" if inputs.dtype == tf.string else 1, inputs.dtype)
+        placeholder = tf.fill(tf.concat([[1], tf.shape(inputs)[1:]], axis=0), placeholder_value)
+        batch_shape = tf.TensorShape([None]).concatenate(inputs.shape[1:])
+        batch = tf.ensure_shape(tf.cond(count > 0, lambda: inputs, lambda: placeholder), batch_shape)
+        return {name: output[:count] for name, output in self.serving_outputs(batch).items()}
 
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
         """What `serve` returns for a batch tensor of raw inputs, in TensorFlow ops (traced into the SavedModel)."""
@@ -112,10 +141,17 @@ class TaskModel(keras.Model):
 
         All preprocessing and decoding runs inside the graph. Loading it needs
         TensorFlow only: `tf.saved_model.load(path).signatures["serving_default"]`.
+        The signature takes a tensor of the spec's dtype and any shape, and
+        checks its shape in the graph (`checked_inputs`); an empty batch
+        gives empty outputs.
         """
         archive = keras.export.ExportArchive()
         archive.track(self)
-        archive.add_endpoint("serving_default", tf.function(self.serve, input_signature=[self.raw_input_spec()]))
+        spec = self.raw_input_spec()
+        # Any rank: a batch of the wrong shape reaches `checked_inputs` and gets its message,
+        # rather than failing deep inside the network (or being answered).
+        signature = tf.TensorSpec(None, spec.dtype, name=spec.name)
+        archive.add_endpoint("serving_default", tf.function(self.serve, input_signature=[signature]))
         archive.write_out(str(path), verbose=False)
         return Path(path)
 

@@ -15,7 +15,7 @@ from toolkit.data.captions import (
     as_caption_lists,
     load_caption_splits,
 )
-from toolkit.data.splits import Split
+from toolkit.data.splits import Split, inputs_and_targets
 from toolkit.evaluation.captioning import caption_metrics, token_accuracy
 from toolkit.evaluation.plots import plot_captions
 from toolkit.models.captioner import Captioner, CaptionerConfig, ShowAndTell
@@ -89,7 +89,7 @@ class CaptioningPipeline(Pipeline):
 
     def fine_tune_data(self, data, model) -> Split:
         """`(images, captions)`: uint8 images and, per image, a caption or a list of them."""
-        images, captions = data
+        images, captions = inputs_and_targets(data, "(images, captions)")
         return Split(model.raw_batch(images), as_caption_lists(captions))
 
     def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from toolkit.data.labels import class_ids
-from toolkit.data.splits import DataSplits, Split
+from toolkit.data.splits import DataSplits, Split, inputs_and_targets
 from toolkit.evaluation.classification import baseline_comparison, classification_metrics
 from toolkit.evaluation.plots import plot_confusion_matrix
 from toolkit.models.classical import ClassicalBaseline, FittedBaseline
@@ -36,7 +36,7 @@ class ClassifierPipeline(Pipeline):
 
     def fine_tune_data(self, data, model) -> Split:
         """`(raw_inputs, labels)`, with labels as class names or ids of `model.class_names`."""
-        inputs, labels = data
+        inputs, labels = inputs_and_targets(data, f"({model.raw_input_spec().name}, labels)")
         return Split(model.raw_batch(inputs), class_ids(labels, model.class_names, "labels"))
 
     def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import keras
 import numpy as np
 import pandas as pd
 
-from toolkit.config import option, section
+from toolkit.config import ConfigError, option, section
 from toolkit.data.prices import (
     PriceDataConfig,
     load_price_splits,
@@ -17,7 +18,7 @@ from toolkit.data.prices import (
     windows_from_csv,
     windows_from_frame,
 )
-from toolkit.data.splits import Split, TimeOrderedSplit
+from toolkit.data.splits import Split, TimeOrderedSplit, inputs_and_targets
 from toolkit.evaluation.forecast_report import forecast_report
 from toolkit.models.forecaster import ForecasterConfig, PriceForecaster, build_forecaster
 from toolkit.models.linear_baseline import fit_linear_baseline
@@ -32,7 +33,7 @@ class StockConfig:
     """The stock pipeline's config: `configs/stock.yaml`."""
 
     data: PriceDataConfig = section(PriceDataConfig, "Price series, windows and the chronological split.")
-    features: list[str] = option(
+    features: list[Literal["log_return", "log_range", "log_volume_change", "relative_close"]] = option(
         ["log_return", "log_range", "log_volume_change"],
         "Per-day features computed inside the model: log_return, log_range, log_volume_change, relative_close.",
     )
@@ -41,6 +42,10 @@ class StockConfig:
     trainer: TrainerConfig = section(
         lambda: TrainerConfig(epochs=40, batch_size=128, early_stopping_patience=6), "Compiling and fitting."
     )
+
+    def __post_init__(self):
+        if not self.features:
+            raise ConfigError("features: give at least one of log_return, log_range, log_volume_change, relative_close.")
 
 
 @register_pipeline
@@ -84,7 +89,7 @@ class StockPipeline(WalkForwardEvaluation, Pipeline):
             return windows_from_csv(data, model.window, model.horizon)
         if isinstance(data, pd.DataFrame):
             return windows_from_frame(data, model.window, model.horizon)
-        inputs, targets = data
+        inputs, targets = inputs_and_targets(data, "a CSV path, a DataFrame or (windows, log_changes)")
         return TimeOrderedSplit(model.raw_batch(inputs), np.asarray(targets, "float32"))
 
     def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:

@@ -304,8 +304,10 @@ API_CASES = [
     Case("grayscale with a channel axis", same_as_without_channel_axis, check=bool),
     Case("float images", predict("image_classification", np.zeros((2, 8, 8), "float32")), TypeError,
          rf"{IMAGE_TYPES}, got float32. For values from 0 to 255, convert with .astype\('uint8'\)"),
-    Case("an image path", predict("image_classification", "cat.png"), TypeError,
-         rf"{IMAGE_TYPES}, as an array or a list of arrays; got str. Decode image files first"),
+    Case("a missing image file", predict("image_classification", "cat.png"), FileNotFoundError,
+         r"Image file not found: cat.png"),
+    Case("bytes for images", predict("image_classification", b"\x89PNG"), TypeError,
+         rf"{IMAGE_TYPES}, as an array, a list of arrays or image file paths; got bytes"),
     Case("a mapping of images", predict("image_classification", {"a": np.zeros((8, 8), "uint8")}), TypeError,
          r"got dict"),
     Case("images of another size", predict("image_classification", np.zeros((2, 9, 8), "uint8")), InputError,
@@ -486,11 +488,31 @@ def test_command_line_names_a_data_file_that_does_not_fit(tasks, tmp_path, capsy
     assert "mixed.csv: column 'label': labels of mixed types" in capsys.readouterr().err
 
 
-def test_command_line_says_what_an_image_run_takes_from_predict(tasks, capsys):
-    assert main(["predict", str(tasks["image_classification"].run_dir), "cat.png"]) == 2
-    error = capsys.readouterr().err
-    assert error.startswith("toolkit predict: error: images: expected uint8 images of shape (batch, 8, 8)")
-    assert "Traceback" not in error
+def test_command_line_predicts_image_files_resizing_them_and_naming_a_bad_one(tasks, tmp_path, capsys):
+    pixels = np.random.default_rng(0).integers(0, 256, (8, 8, 1), dtype="uint8")
+    (tmp_path / "digit.png").write_bytes(tf.io.encode_png(pixels).numpy())
+    (tmp_path / "large.png").write_bytes(tf.io.encode_png(np.repeat(np.repeat(pixels, 4, 0), 4, 1)).numpy())
+    (tmp_path / "notes.png").write_text("not an image")
+    run_dir = str(tasks["image_classification"].run_dir)
+    assert main(["predict", run_dir, str(tmp_path / "digit.png"), str(tmp_path / "large.png")]) == 0
+    output = capsys.readouterr()
+    rows = [json.loads(line) for line in output.out.splitlines()]
+    assert [row["input"] for row in rows] == [str(tmp_path / "digit.png"), str(tmp_path / "large.png")]
+    assert rows[0]["label"] == tasks["image_classification"].task.predict(pixels[..., 0])["label"][0]
+    assert 0 < rows[1]["probability"] <= 1
+    assert output.err == f"toolkit: notice: {tmp_path / 'large.png'}: 32x32 pixels, resized to 8x8, the model's input.\n"
+    assert main(["predict", run_dir, str(tmp_path / "notes.png")]) == 2
+    assert capsys.readouterr().err == (
+        f"toolkit predict: error: {tmp_path / 'notes.png'}: cannot be decoded as an image (Unknown image file format. "
+        "One of JPEG, JPEG XL, PNG, GIF, BMP, WebP required).\n"
+    )
+
+
+def test_command_line_captions_an_image_file(tasks, tmp_path, capsys):
+    (tmp_path / "shapes.png").write_bytes(tf.io.encode_png(np.zeros((64, 64, 3), "uint8")).numpy())
+    assert main(["predict", str(tasks["captioning"].run_dir), str(tmp_path / "shapes.png")]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert isinstance(row["caption"], str) and row["log_probability"] <= 0
 
 
 def test_command_line_reports_a_folder_it_cannot_write_without_a_traceback(tmp_path, capsys, monkeypatch):

@@ -37,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict raw inputs with a trained run")
     predict.add_argument("run_dir", type=Path)
-    predict.add_argument("inputs", nargs="+", help="raw inputs: review texts (sentiment) or one-ticker price CSVs (stock)")
+    predict.add_argument(
+        "inputs", nargs="+",
+        help="raw inputs: review texts (sentiment), one-ticker price CSVs (stock) or image files (image_classification, captioning)",
+    )
 
     evaluate = commands.add_parser("evaluate", help="held-out metrics of a trained run")
     evaluate.add_argument("run_dir", type=Path)
@@ -128,7 +131,7 @@ def _run(args) -> int:
 
 def _predict(args) -> int:
     outputs = api.load(args.run_dir).predict(args.inputs)
-    for index, raw in enumerate(args.inputs):  # one output row per input: a text, or a one-ticker CSV
+    for index, raw in enumerate(args.inputs):  # one output row per input: a text, a one-ticker CSV or an image file
         row = {name: _jsonable(values[index]) for name, values in outputs.items()}
         print(strict_json.dumps({"input": raw, **row}))
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ import tensorflow as tf
 
 from toolkit.config import option
 from toolkit.data.splits import DataSplits, Split, holdout_split, seeded_sample
-from toolkit.errors import InputError, InputTypeError
+from toolkit.errors import InputError, InputTypeError, Notice
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = (
@@ -163,7 +164,7 @@ def check_image_files(directory: Path, classes: list[str]) -> None:
             empty.append(name)
         for path in files:
             try:
-                tf.io.decode_image(tf.io.read_file(str(path)), expand_animations=False)
+                _decoded(path)
             except tf.errors.OpError as error:  # undecodable, truncated, or unreadable (permissions)
                 unreadable.append(f"{path} ({_decoder_reason(error)})")
     if empty:
@@ -176,6 +177,48 @@ def check_image_files(directory: Path, classes: list[str]) -> None:
             f"{directory}: {len(unreadable)} file(s) cannot be decoded as images; fix or remove them: "
             + "; ".join(unreadable[:10]) + ("; ..." if len(unreadable) > 10 else "")
         )
+
+
+def read_image_files(paths: list[str | Path], image_shape: list[int] | tuple[int, ...]) -> np.ndarray:
+    """uint8 images of `image_shape` from image files, decoded and resized as the directory loader does.
+
+    A file of another size is resized (bilinear, as `image_dataset_from_directory`)
+    with a `Notice` that says so; colour is converted to the model's channels.
+
+    Args:
+        paths: Image files (.bmp, .gif, .jpeg, .jpg, .png).
+        image_shape: `(height, width)` for grayscale, or `(height, width, channels)`.
+
+    Returns:
+        uint8 `(len(paths), *image_shape)`.
+
+    Raises:
+        FileNotFoundError: For a file that does not exist.
+        InputError: For a file that cannot be decoded as an image, naming it and the decoder's reason.
+    """
+    height, width, *channels = image_shape
+    images = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise FileNotFoundError(f"Image file not found: {path}")
+        try:
+            image = _decoded(path, channels[0] if channels else 1)
+        except tf.errors.OpError as error:
+            raise InputError(f"{path}: cannot be decoded as an image ({_decoder_reason(error)}).") from None
+        if tuple(image.shape[:2]) != (height, width):
+            warnings.warn(
+                f"{path}: {image.shape[0]}x{image.shape[1]} pixels, resized to {height}x{width}, the model's input.",
+                Notice, stacklevel=2,
+            )
+            image = tf.image.resize(image, (height, width), method="bilinear")
+        pixels = np.clip(np.round(np.asarray(image, "float32")), 0, 255).astype("uint8")
+        images.append(pixels if channels else pixels[..., 0])
+    return np.stack(images) if images else np.zeros((0, *image_shape), "uint8")
+
+
+def _decoded(path: Path, channels: int = 0) -> tf.Tensor:
+    """A file decoded by TensorFlow's decoder, the one Keras' directory loader uses; `channels` 0 keeps the file's own."""
+    return tf.io.decode_image(tf.io.read_file(str(path)), channels=channels, expand_animations=False)
 
 
 def _decoder_reason(error: tf.errors.OpError) -> str:
@@ -234,21 +277,29 @@ def load_image_splits(config: ImageDataConfig) -> DataSplits:
 
 
 def as_image_batch(images, image_shape: list[int] | tuple[int, ...]) -> np.ndarray:
-    """uint8 images of `image_shape`: one image `(H, W[, C])` or a batch of them; an empty list is no images.
+    """uint8 images of `image_shape`: one image `(H, W[, C])`, a batch of them, or image files; an empty list is no images.
 
     Grayscale images `(H, W)` may come with a channel axis of 1, `(H, W, 1)`.
+    Image files (a path, or a list of paths) are read by `read_image_files`.
 
     Raises:
-        InputTypeError: A `TypeError`: For something that is not an array or a list of images (a
-            path or a mapping, say), or images of another dtype than uint8.
-        InputError: For images of another shape, saying which one is expected.
+        InputTypeError: A `TypeError`: For something that is not an array, a
+            list of images or image paths (a mapping, say), or images of
+            another dtype than uint8.
+        InputError: For images of another shape, saying which one is
+            expected, or a file that is not an image.
+        FileNotFoundError: For an image file that does not exist.
     """
     shape = tuple(image_shape)
     expected = f"uint8 images of shape (batch, {', '.join(map(str, shape))})"
-    if isinstance(images, (str, bytes, Path, Mapping)) or not isinstance(images, (list, tuple, np.ndarray)):
+    if isinstance(images, (str, Path)) or (
+        isinstance(images, (list, tuple)) and images and all(isinstance(path, (str, Path)) for path in images)
+    ):
+        return read_image_files([images] if isinstance(images, (str, Path)) else list(images), shape)
+    if isinstance(images, (bytes, Mapping)) or not isinstance(images, (list, tuple, np.ndarray)):
         raise InputTypeError(
-            f"images: expected {expected}, as an array or a list of arrays; got {type(images).__name__}. "
-            "Decode image files first, such as with keras.utils.load_img."
+            f"images: expected {expected}, as an array, a list of arrays or image file paths; "
+            f"got {type(images).__name__}."
         )
     images = np.asarray(images)
     if images.size == 0 and images.shape[1:] in ((), shape):

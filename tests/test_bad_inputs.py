@@ -133,6 +133,25 @@ CONFIG_CASES = [
          r"config.yaml: config: expected a mapping of keys, got list"),
     Case("override without a value", lambda _: load(["trainer.epochs"]), InputError,
          r"Override 'trainer.epochs' is not of the form key.path=value"),
+    Case("a CSV path for another source", lambda _: load(["data.csv_path=reviews.csv"], "sentiment"), InputError,
+         r"data.csv_path is set, but data.source is movie_reviews; set data.source=csv to read it"),
+    Case("an image folder for another source", lambda _: load(["data.directory=photos"], "image_classification"),
+         InputError, r"data.directory is set, but data.source is fashion_mnist; set data.source=directory"),
+    Case("price CSVs for another source", lambda _: load(["data.csv_paths=[a.csv]"]), InputError,
+         r"data.csv_paths is set, but data.source is bokeh_sampledata"),
+    Case("a ticker twice", lambda _: load(["data.tickers=[IBM, IBM]"]), InputError,
+         r"data.tickers: \['IBM', 'IBM'\] names a ticker more than once"),
+    Case("duplicate class names", lambda _: load(["data.class_names=[a, a]"], "sentiment"), InputError,
+         r"data.class_names: class names must differ; 'a' appear more than once"),
+    Case("blank class names", lambda _: load(["data.class_names=['', ' ']"], "sentiment"), InputError,
+         r"data.class_names: class names must not be blank"),
+    Case("one class name", lambda _: load(["data.class_names=[a]"], "sentiment"), InputError,
+         r"data.class_names: \['a'\] holds 1 class name\(s\); a classifier needs at least two"),
+    Case("too few examples", lambda _: load(["data.max_examples=3"], "sentiment"), InputError,
+         r"data.max_examples: 3 is below the minimum 20"),
+    Case("an override is blamed, not the file", lambda tmp: api.resolve_config(
+        "stock", config_file(tmp, "data:\n  window: 11\n"), ["data.window=1"]), InputError,
+         r"^overrides: data.window: 1 is below the minimum 3"),
     Case("missing config file", lambda tmp: api.resolve_config("stock", tmp / "nowhere.yaml"), FileNotFoundError,
          r"Config file not found: .*nowhere.yaml"),
 ]
@@ -155,6 +174,12 @@ def text_csv(tmp_path: Path, content: str | bytes, **kwargs):
 def text_splits(tmp_path: Path, content: str, **kwargs):
     (tmp_path / "reviews.csv").write_text(content)
     return load_text_splits(TextDataConfig(source="csv", csv_path=str(tmp_path / "reviews.csv"), **kwargs))
+
+
+def image_folder_with_broken_link(tmp_path: Path):
+    (tmp_path / "images" / "dog").mkdir(parents=True)
+    (tmp_path / "images" / "dog" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    return image_folder(tmp_path, {"cat/1.png": PNG, "dog/2.png": PNG})
 
 
 def price_csv(tmp_path: Path, rows: str, date_format: str | None = None):
@@ -201,6 +226,16 @@ DATA_CASES = [
          InputError, r"dog/2.png \(Invalid PNG data"),
     Case("text named .jpg", lambda tmp: image_folder(tmp, {"cat/1.png": PNG, "dog/notes.jpg": b"not an image"}),
          InputError, r"dog/notes.jpg \(Unknown image file format"),
+    Case("a broken link among images", image_folder_with_broken_link, InputError,
+         r"1 file\(s\) cannot be decoded as images; fix or remove them: .*dog/gone.png"),
+    Case("a folder for a CSV", lambda tmp: load_text_csv(tmp, "text", "label"), InputError, r": is a folder; expected a Text CSV"),
+    Case("too few to stratify", lambda tmp: text_splits(tmp, "text,label\n" + "good,pos\nbad,neg\n" * 2), InputError,
+         r"4 examples, 2 of the rarest class, are too few to hold out 10% stratified by class"),
+    Case("labels true and false", lambda tmp: text_csv(tmp, "text,label\ngood,true\nbad,false\n"), InputError,
+         r"column 'label': labels read as true/false; give them as class names, or as the ids 0 and 1"),
+    Case("a label that is not a class", lambda tmp: text_csv(tmp, "text,label\ngood,pos\nbad,negative\n",
+                                                             class_names=["negative", "positive"]), InputError,
+         r"column 'label': label\(s\) 'pos' not among the classes \['negative', 'positive'\] on line\(s\) 2"),
     Case("one class folder", lambda tmp: image_folder(tmp, {"cat/1.png": PNG}), InputError,
          r"expected one sub-folder of images per class, and at least two; found \['cat'\]"),
     Case("day-first dates", lambda tmp: price_csv(tmp, "02/01/2013,10,11,9,10,100\n31/01/2013,10,11,9,10,100\n"),
@@ -295,6 +330,17 @@ API_CASES = [
     Case("a DataFrame of texts", predict("sentiment", pd.DataFrame({"text": ["good"]})), TypeError,
          r"got a DataFrame. Pass one column, such as frame\['text'\]"),
     Case("numbers among texts", predict("sentiment", ["good", 2]), TypeError, rf"texts\[1\]: {TEXT_TYPES}; got int \(2\)"),
+    Case("an empty text", predict("sentiment", ["good", "  "]), InputError,
+         r"texts\[1\]: an empty text; a text needs at least one word"),
+    Case("fine-tune at a NaN learning rate", lambda tasks: tasks["sentiment"].task.fine_tune(
+        (["a", "b"], [1, 0]), learning_rate=float("nan")), InputError,
+         r"fine_tune: learning_rate must be a positive finite number, got nan"),
+    Case("fine-tune at a negative learning rate", lambda tasks: tasks["sentiment"].task.fine_tune(
+        (["a", "b"], [1, 0]), learning_rate=-1.0), InputError, r"learning_rate must be a positive finite number, got -1.0"),
+    Case("fine-tune to one class", lambda tasks: tasks["sentiment"].task.fine_tune((["a"], [0]), class_names=["positive"]),
+         InputError, r"fine_tune: class_names: \['positive'\] holds 1 class name\(s\); a classifier needs at least two"),
+    Case("fine-tune to duplicate classes", lambda tasks: tasks["sentiment"].task.fine_tune(
+        (["a"], [0]), class_names=["x", "x"]), InputError, r"class names must differ; 'x' appear more than once"),
     Case("texts in two dimensions", predict("sentiment", np.array([["good", "bad"]])), InputError,
          r"texts: expected one text per example, a 1-D array; got shape \(1, 2\)"),
     Case("no images", predict("image_classification", []),
@@ -398,6 +444,8 @@ SAVED_MODEL_CASES = {
                         r"text: expected string inputs of shape \[batch\], got shape\] \[\]"),
     "strings of rank 2": ("sentiment", "tf.constant([['great', 'film']])", r"got shape\] \[1 2\]"),
     "no strings": ("sentiment", "tf.constant([], tf.string)", 0),
+    "a blank text": ("sentiment", "tf.constant(['good', ' '])",
+                     r"text: a text needs at least one word; empty or blank texts at rows\] \[1\]"),
     "images with a channel axis of 1": ("image_classification", "tf.zeros([3, 8, 8, 1], tf.uint8)", 3),
     "images of another height": ("image_classification", "tf.zeros([2, 9, 8], tf.uint8)",
                                  r"images: expected uint8 images of shape \[batch, 8, 8\] or \[batch, 8, 8, 1\], "
@@ -416,6 +464,10 @@ SAVED_MODEL_CASES = {
     "windows of 200 days": ("stock", "tf.ones([1, 200, 5])", r"got shape\] \[1 200 5\]"),
     "windows of 4 features": ("stock", "tf.ones([2, 11, 4])", r"got shape\] \[2 11 4\]"),
     "no windows": ("stock", "tf.ones([0, 11, 5])", 0),
+    "windows of zero prices": ("stock", "tf.concat([tf.ones([1, 11, 5]), tf.zeros([1, 11, 5])], 0)",
+                               r"windows: prices must be positive finite numbers and volumes finite and not negative; "
+                               r"windows at fault\] \[1\]"),
+    "a window with NaN": ("stock", "tf.fill([1, 11, 5], float('nan'))", r"windows at fault\] \[0\]"),
     "no images to caption": ("captioning", "tf.zeros([0, 64, 64, 3], tf.uint8)", 0),
     "grayscale images to caption": ("captioning", "tf.zeros([1, 64, 64], tf.uint8)", r"got shape\] \[1 64 64\]"),
 }

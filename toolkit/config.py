@@ -144,7 +144,10 @@ def load_config(
     try:
         return from_dict(cls, values, complete=complete)
     except ConfigError as error:
-        raise ConfigError(f"{path}: {error}" if path else str(error)) from None
+        # Blame the file only for what the file says, not for a value the overrides set.
+        overridden = [key for key in _override_keys(overrides) if str(error).startswith(key) or f"'{key}'" in str(error)]
+        where = ("overrides" if overridden else path) if path else None
+        raise ConfigError(f"{where}: {error}" if where else str(error)) from None
 
 
 def apply_overrides(values: dict, overrides: list[str] | dict | None) -> dict:
@@ -170,6 +173,12 @@ def apply_overrides(values: dict, overrides: list[str] | dict | None) -> dict:
                 raise ConfigError(f"Override {dotted!r}: {part!r} is not a section.")
         node[leaf] = value
     return result
+
+
+def _override_keys(overrides: list[str] | dict | None) -> list[str]:
+    if isinstance(overrides, dict):
+        return list(overrides)
+    return [assignment.partition("=")[0].strip() for assignment in overrides or []]
 
 
 def save_config(config: Any, path: str | Path, comment: str = "") -> None:

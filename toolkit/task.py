@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import keras
 import numpy as np
 
 from toolkit import run_directory, training
+from toolkit.data.labels import check_class_names
 from toolkit.data.splits import Split
 from toolkit.errors import InputError
 from toolkit.models.classifier import Classifier
@@ -120,6 +122,8 @@ class Task:
         """
         if epochs < 1:
             raise InputError(f"fine_tune: epochs must be at least 1, got {epochs}.")
+        if not (math.isfinite(learning_rate) and learning_rate > 0):
+            raise InputError(f"fine_tune: learning_rate must be a positive finite number, got {learning_rate}.")
         keras.utils.set_random_seed(seed)
         model = self.model
         if class_names is not None:
@@ -128,7 +132,7 @@ class Task:
                     f"fine_tune: class_names applies to classifiers; a {self.pipeline.name} task "
                     f"({type(model).__name__}) has no classes."
                 )
-            model = model.with_classes(list(class_names))
+            model = model.with_classes(check_class_names(list(class_names), "fine_tune: class_names"))
         split = self._split(data, model)
         layers = _layers_to_freeze(model.network, freeze)
         self.model = model

@@ -64,7 +64,7 @@ def test_csv_with_named_labels_maps_them_in_sorted_order(tmp_path):
         ("text,label\ngood,1\n   ,0\n", r"column 'text': empty text on line\(s\) 3"),
         ("text,label\ngood,1\nbad,\n", r"column 'label': missing label on line\(s\) 3"),
         ("words,label\ngood,1\n", r"no column 'text'; columns are words, label"),
-        ("text,label\ngood,1\nbad,7\n", r"column 'label': label id out of range on line\(s\) 3"),
+        ("text,label\ngood,1\nbad,7\n", r"column 'label': label id\(s\) 7 outside 0..1 on line\(s\) 3"),
         ('text,label\n"unterminated,1\n', r"not a readable CSV"),
         ("", r"the file is empty"),
     ],

@@ -21,6 +21,8 @@ def read_csv(path: str | Path, what: str) -> pd.DataFrame:
         InputError: If pandas cannot parse it or it has no data rows, naming the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a {what}.")
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
     try:

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from toolkit.config import option
+from toolkit.config import ConfigError, option
 from toolkit.data.splits import DataSplits, Split, holdout_split, seeded_sample
 from toolkit.errors import InputError, InputTypeError, Notice
 
@@ -54,6 +54,12 @@ class ImageDataConfig:
         0.15, "Share held out for test, for sources without a test split of their own (directory, digits).", min=0.01, max=0.5
     )
     seed: int = option(0, "Seed of the sample and the split.")
+
+    def __post_init__(self):
+        if self.directory is not None and self.source != "directory":
+            raise ConfigError(
+                f"data.directory is set, but data.source is {self.source}; set data.source=directory to read it."
+            )
 
 
 def link_fashion_mnist(source: str | Path = FASHION_MNIST_DIR) -> Path:
@@ -130,7 +136,7 @@ def load_image_directory(
     classes = sorted(entry.name for entry in directory.iterdir() if entry.is_dir())
     if len(classes) < 2:
         raise InputError(f"{directory}: expected one sub-folder of images per class, and at least two; found {classes}.")
-    check_image_files(directory, classes)
+    check_image_files(directory, classes, channels=1 if color_mode == "grayscale" else 3)
     dataset = keras.utils.image_dataset_from_directory(
         directory, labels="inferred", label_mode="int", class_names=classes, color_mode=color_mode,
         image_size=tuple(image_size), batch_size=None, shuffle=False, verbose=False,
@@ -144,12 +150,18 @@ def load_image_directory(
     return np.stack(images), np.asarray(labels, "int64"), classes
 
 
-def check_image_files(directory: Path, classes: list[str]) -> None:
+def check_image_files(directory: Path, classes: list[str], channels: int = 0) -> None:
     """Decodes every image in the class folders up front, so that no bad file surfaces mid-way without its name.
 
     Keras' loader would otherwise stop at the first bad file with a bare
     TensorFlow error ("Invalid PNG data"), and turn a class folder without
     images into a class without examples.
+
+    Args:
+        directory: The folder of class sub-folders.
+        classes: The sub-folders' names.
+        channels: The channels the loader converts to (1 or 3), which some
+            files cannot be converted to (CMYK JPEGs to grayscale); 0 for their own.
 
     Raises:
         InputError: Naming each class folder without images, or up to ten
@@ -158,13 +170,14 @@ def check_image_files(directory: Path, classes: list[str]) -> None:
     empty, unreadable = [], []
     for name in classes:
         files = sorted(
-            path for path in (directory / name).rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+            # Not `is_file()`: a broken link is listed by Keras' loader too, and must be named here.
+            path for path in (directory / name).rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and not path.is_dir()
         )
         if not files:
             empty.append(name)
         for path in files:
             try:
-                _decoded(path)
+                _decoded(path, channels)
             except tf.errors.OpError as error:  # undecodable, truncated, or unreadable (permissions)
                 unreadable.append(f"{path} ({_decoder_reason(error)})")
     if empty:
@@ -199,6 +212,8 @@ def read_image_files(paths: list[str | Path], image_shape: list[int] | tuple[int
     height, width, *channels = image_shape
     images = []
     for path in map(Path, paths):
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder; expected an image file.")
         if not path.is_file():
             raise FileNotFoundError(f"Image file not found: {path}")
         try:

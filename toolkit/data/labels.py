@@ -46,6 +46,24 @@ def class_ids(labels, class_names: list[str], argument: str = "targets") -> np.n
     return ids
 
 
+def check_class_names(class_names: list[str], source: str) -> list[str]:
+    """`class_names` as strings, refusing fewer than two, blank names and duplicates.
+
+    Raises:
+        InputError: Naming `source` and the names at fault.
+    """
+    names = [str(name) for name in class_names]
+    if len(names) < 2:
+        raise InputError(f"{source}: {names} holds {len(names)} class name(s); a classifier needs at least two.")
+    blank = [name for name in names if not name.strip()]
+    if blank:
+        raise InputError(f"{source}: class names must not be blank; got {names}.")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"{source}: class names must differ; {', '.join(map(repr, repeated))} appear more than once.")
+    return names
+
+
 def require_two_classes(ids: np.ndarray, class_names: list[str], source: str) -> None:
     """Refuses training labels of fewer than two distinct classes, which no classifier can learn from.
 

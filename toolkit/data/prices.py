@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from toolkit.config import option
+from toolkit.config import ConfigError, option
 from toolkit.data.csv_files import read_csv, reject_rows
 from toolkit.data.splits import DataSplits, TimeOrderedSplit
 from toolkit.errors import InputError, InputTypeError
@@ -58,6 +58,12 @@ class PriceDataConfig:
         3, "Rolling-origin evaluation: also train on expanding windows and test on this many consecutive "
         "blocks (the last being the test period); 0 turns it off.", min=0, max=20
     )
+
+    def __post_init__(self):
+        if self.csv_paths and self.source != "csv":
+            raise ConfigError(f"data.csv_paths is set, but data.source is {self.source}; set data.source=csv to read them.")
+        if self.tickers is not None and len(set(self.tickers)) != len(self.tickers):
+            raise ConfigError(f"data.tickers: {self.tickers} names a ticker more than once.")
 
 
 @dataclass

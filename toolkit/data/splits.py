@@ -111,7 +111,18 @@ def holdout_split(inputs: np.ndarray, targets: np.ndarray, fraction: float, seed
 
     Returns:
         `(kept, held_out)`.
+
+    Raises:
+        InputError: If the examples are too few for both parts to hold every class.
     """
+    classes, counts = np.unique(targets, return_counts=True)
+    held = int(np.ceil(fraction * len(targets)))  # as scikit-learn rounds a fractional test_size
+    if counts.min() < 2 or held < len(classes) or len(targets) - held < len(classes):
+        raise InputError(
+            f"{len(targets)} examples, {counts.min()} of the rarest class, are too few to hold out {fraction:.0%} "
+            f"stratified by class: each part needs examples of all {len(classes)} classes. Give more examples "
+            "(data.max_examples), or hold out a larger share."
+        )
     kept_inputs, held_inputs, kept_targets, held_targets = train_test_split(
         inputs, targets, test_size=fraction, random_state=seed, stratify=targets
     )

@@ -12,9 +12,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from toolkit.config import option
+from toolkit.config import ConfigError, option
 from toolkit.data.csv_files import read_csv, reject_rows
-from toolkit.data.labels import class_ids, require_two_classes
+from toolkit.data.labels import check_class_names, class_ids, require_two_classes
 from toolkit.data.splits import (
     DataSplits,
     Split,
@@ -44,13 +44,19 @@ class TextDataConfig:
     class_names: list[str] | None = option(
         None, "Names for integer labels 0, 1, ...; null: label names from the data, sorted."
     )
-    max_examples: int | None = option(None, "Use at most this many examples (a seeded sample); null: all.", min=2)
+    max_examples: int | None = option(None, "Use at most this many examples (a seeded sample); null: all.", min=20)
     validation_fraction: float = option(0.1, "Share of the examples for validation.", min=0.01, max=0.5)
     test_fraction: float = option(0.1, "Share of the examples for test (tfds_imdb has its own).", min=0.01, max=0.5)
     seed: int = option(0, "Seed of the sample and the split.")
     max_tokens: int = option(20_000, "Vocabulary size, padding and out-of-vocabulary tokens included.", min=3)
     max_length: int = option(400, "Tokens kept per text; the rest of a longer text is cut.", min=1)
     tfds_data_dir: str | None = option(None, "tensorflow-datasets data_dir, when source is tfds_imdb.")
+
+    def __post_init__(self):
+        if self.csv_path is not None and self.source != "csv":
+            raise ConfigError(f"data.csv_path is set, but data.source is {self.source}; set data.source=csv to read it.")
+        if self.class_names is not None:
+            check_class_names(self.class_names, "data.class_names")
 
 
 def load_movie_reviews(source: Literal["imdb", "rotten_tomatoes"] = "imdb") -> tuple[np.ndarray, np.ndarray]:
@@ -108,18 +114,28 @@ def load_text_csv(
     labels = _integral_or_names(path, label_column, frame[label_column])
     if pd.api.types.is_integer_dtype(labels):
         class_names = class_names or [str(i) for i in range(int(labels.max()) + 1)]
-        reject_rows(path, label_column, (labels < 0) | (labels >= len(class_names)), "label id out of range")
+        outside = (labels < 0) | (labels >= len(class_names))
+        reject_rows(path, label_column, outside, f"label id(s) {_first_values(labels[outside])} outside 0..{len(class_names) - 1}")
         ids = labels.to_numpy(dtype="int64")
     else:
         names = labels.astype(str)
         class_names = class_names or sorted(names.unique())
-        reject_rows(path, label_column, ~names.isin(class_names), f"label not in {class_names}")
+        unknown = ~names.isin(class_names)
+        reject_rows(path, label_column, unknown, f"label(s) {_first_values(names[unknown])} not among the classes {class_names}")
         ids = names.map({name: index for index, name in enumerate(class_names)}).to_numpy(dtype="int64")
     return texts.astype(str).to_numpy(dtype=object), ids, list(class_names)
 
 
+def _first_values(values: pd.Series) -> str:
+    return ", ".join(repr(getattr(value, "item", lambda: value)()) for value in values.unique()[:3])
+
+
 def _integral_or_names(path: Path, column: str, labels: pd.Series) -> pd.Series:
-    """The labels as integer ids or as names, refusing numbers that are not whole and a mix of names and numbers."""
+    """The labels as integer ids or as names, refusing booleans, numbers that are not whole and a mix of names and numbers."""
+    if pd.api.types.is_bool_dtype(labels):
+        raise InputError(
+            f"{path}: column {column!r}: labels read as true/false; give them as class names, or as the ids 0 and 1."
+        )
     numbers = pd.to_numeric(labels, errors="coerce")
     is_number = numbers.notna()
     if is_number.all():
@@ -185,13 +201,15 @@ def as_text_array(texts, argument: str = "texts") -> np.ndarray:
 
 
 def _text(value, where: str, taken: str) -> str:
-    if isinstance(value, str):
-        return str(value)
     if isinstance(value, bytes):
         try:
-            return value.decode("utf-8")
+            value = value.decode("utf-8")
         except UnicodeDecodeError as error:
             raise InputError(f"{where}: bytes that are not UTF-8 ({error.reason} at byte {error.start}).") from None
+    if isinstance(value, str):
+        if not value.strip():
+            raise InputError(f"{where}: an empty text; a text needs at least one word.")
+        return str(value)
     raise InputTypeError(f"{where}: expected {taken}; got {type(value).__name__} ({value!r:.40}) among them.")
 
 

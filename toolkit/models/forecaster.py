@@ -103,7 +103,22 @@ class PriceForecaster(TaskModel):
 
     def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
         days = f" ({self.window} days of {', '.join(self.raw_features)})"
-        return checked_batch(raw_inputs, self.raw_input_spec(), "float32 windows", days)
+        windows = checked_batch(raw_inputs, self.raw_input_spec(), "float32 windows", days)
+        prices = tf.gather(windows, [self.raw_features.index(name) for name in ("open", "high", "low", "close")], axis=-1)
+        volume = windows[..., self.raw_features.index("volume")]
+        valid = tf.logical_and(
+            tf.reduce_all(prices > 0, axis=[1, 2]) & tf.reduce_all(tf.math.is_finite(prices), axis=[1, 2]),
+            tf.reduce_all(volume >= 0, axis=1) & tf.reduce_all(tf.math.is_finite(volume), axis=1),
+        )
+        invalid = tf.where(tf.logical_not(valid))[:, 0]
+        check = tf.debugging.Assert(
+            tf.equal(tf.size(invalid), 0),
+            ["windows: prices must be positive finite numbers and volumes finite and not negative; windows at fault",
+             invalid],
+            summarize=5,
+        )
+        with tf.control_dependencies([check]):
+            return tf.identity(windows)
 
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
         log_changes = self(raw_inputs, training=False)

@@ -138,5 +138,16 @@ class TextClassifier(Classifier):
     def raw_input_spec(self) -> tf.TensorSpec:
         return tf.TensorSpec([None], tf.string, name="text")
 
+    def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
+        """A batch of strings, none of them empty or blank: a text without a word has no prediction."""
+        texts = super().checked_inputs(raw_inputs)
+        blank = tf.where(tf.equal(tf.strings.length(tf.strings.strip(texts)), 0))[:, 0]
+        check = tf.debugging.Assert(
+            tf.equal(tf.size(blank), 0), ["text: a text needs at least one word; empty or blank texts at rows", blank],
+            summarize=5,
+        )
+        with tf.control_dependencies([check]):
+            return tf.identity(texts)
+
     def raw_batch(self, raw_inputs) -> np.ndarray:
         return as_text_array(raw_inputs)

@@ -10,7 +10,7 @@ from toolkit.errors import InputError
 
 
 def read_csv(path: str | Path, what: str) -> pd.DataFrame:
-    """Reads a CSV with pandas.
+    """Reads a CSV with pandas; only an empty cell counts as missing.
 
     Args:
         path: The file.
@@ -18,7 +18,8 @@ def read_csv(path: str | Path, what: str) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: If the file is missing.
-        InputError: If pandas cannot parse it or it has no data rows, naming the file.
+        InputError: If pandas cannot parse it, a column name repeats, or it has
+            no data rows, naming the file.
     """
     path = Path(path)
     if path.is_dir():
@@ -26,11 +27,16 @@ def read_csv(path: str | Path, what: str) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
     try:
-        frame = pd.read_csv(path)
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+        # Only an empty cell is missing: a review that reads "NA" or "None" is a text.
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty; expected a header line and data rows.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not a readable CSV: {error}") from None
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InputError(f"{path}: column(s) {', '.join(map(repr, repeated))} appear more than once in the header line.")
     if frame.empty:
         raise InputError(f"{path}: no data rows, only the header line ({', '.join(map(str, frame.columns))}).")
     return frame

@@ -155,11 +155,10 @@ class Captioner(TaskModel):
         return checked_image_batch(raw_inputs, self.network.image_shape)
 
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
-        images = raw_inputs  # checked by `checked_inputs`
         decoder = CaptionDecoder(self.network)
-        greedy_ids, greedy_log_probability = decoder.greedy(images, self.max_length)
+        greedy_ids, greedy_log_probability = decoder.greedy(raw_inputs, self.max_length)
         beam_ids, beam_log_probability = decoder.beam_search(
-            images, self.max_length, self.beam_width, self.length_penalty
+            raw_inputs, self.max_length, self.beam_width, self.length_penalty
         )
         return {
             "caption": self.preprocessor.detokenize(beam_ids),

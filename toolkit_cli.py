@@ -22,6 +22,8 @@ import threading
 # absl/TensorFlow native info and warning lines: "I0000 00:00:1795534796.514455   31197 port.cc:153] ...".
 # Errors (E) and fatal lines (F) stay: they may be the only account of a crash.
 _NATIVE_LOG_LINE = re.compile(rb"^[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] ")
+# A task named alone on a line: what follows the coordination service's "Example stragglers:" line.
+_NATIVE_TASK_LIST_LINE = re.compile(rb"^/job:\w+/replica:\d+/task:\d+$")
 # Native lines logged as errors that are notices: oneDNN's fallback for a dtype it cannot speed up.
 _NATIVE_ERROR_NOTICE = re.compile(rb"^E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] oneDNN supports \w+ only on platforms with")
 _NATIVE_NOTICES = (
@@ -32,24 +34,26 @@ _NATIVE_NOTICES = (
 
 def is_native_log_line(line: bytes) -> bool:
     """Whether `line` is TensorFlow's or absl's native information or warning, rather than a message meant for the user."""
-    return bool(_NATIVE_LOG_LINE.match(line) or _NATIVE_ERROR_NOTICE.match(line)) or line.startswith(_NATIVE_NOTICES)
+    return (
+        bool(_NATIVE_LOG_LINE.match(line) or _NATIVE_ERROR_NOTICE.match(line) or _NATIVE_TASK_LIST_LINE.match(line.rstrip()))
+        or line.startswith(_NATIVE_NOTICES)
+    )
 
 
 def main() -> int:
     """Runs the command line; returns its exit status."""
-    if "--verbose" in sys.argv[1:]:
-        return _run()
-    stop_filtering = _filter_standard_error()
+    quiet = "--verbose" not in sys.argv[1:]
+    stop_filtering = _filter_standard_error() if quiet else lambda: None
     try:
-        return _run(quiet=True)
+        from toolkit.cli import main as cli_main
+
+        status = cli_main(quiet=quiet)
     finally:
         stop_filtering()
+    from toolkit.cli import end_at_once_in_a_cluster
 
-
-def _run(quiet: bool = False) -> int:
-    from toolkit.cli import main as cli_main
-
-    return cli_main(quiet=quiet)
+    end_at_once_in_a_cluster(status)
+    return status
 
 
 def _filter_standard_error():

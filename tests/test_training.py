@@ -1,9 +1,8 @@
-"""The shared training loop: optimizer and clipping from config, callbacks, distribution strategies."""
+"""The shared training loop: optimizer and clipping from config, callbacks, resuming."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -15,12 +14,9 @@ from toolkit.errors import TrainingDivergedError
 from toolkit.training import (
     TrainerConfig,
     compile_model,
-    distribution_strategy,
     fit,
     make_optimizer,
 )
-
-SMOKE = Path(__file__).resolve().parents[1] / "configs" / "sentiment_smoke.yaml"
 
 
 def test_optimizer_learning_rate_and_clipping_come_from_config():
@@ -61,38 +57,6 @@ def test_fit_stops_on_nan_and_writes_its_logs(tmp_path):
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history["loss"]) < 5, "TerminateOnNaN ends the run"
     assert (tmp_path / "training_log.csv").is_file() and (tmp_path / "logs").is_dir()
-
-
-def test_unknown_strategy_and_missing_tf_config_are_explained(monkeypatch):
-    monkeypatch.delenv("TF_CONFIG", raising=False)
-    with pytest.raises(ValueError, match="'multi_worker' needs the TF_CONFIG environment variable"):
-        distribution_strategy("multi_worker")
-    with pytest.raises(ValueError, match="unknown strategy 'tpu'"):
-        distribution_strategy("tpu")
-
-
-def test_mirrored_strategy_trains_a_pipeline_on_two_logical_cpus(run_python, tmp_path):
-    # Logical devices must be set before TensorFlow starts, so this runs in a process of its own.
-    result = run_python(
-        f"""
-        import json
-        import tensorflow as tf
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        import toolkit
-        from toolkit.training import distribution_strategy
-        replicas = distribution_strategy("mirrored").num_replicas_in_sync
-        result = toolkit.run(
-            "sentiment", {str(SMOKE)!r}, ["trainer.distribution=mirrored", "trainer.epochs=1", "data.max_examples=400"],
-            run_name="mirrored", output_dir={str(tmp_path)!r},
-        )
-        print(json.dumps({{"replicas": replicas, "accuracy": result.metrics["test"]["accuracy"]}}))
-        """,
-        allow_toolkit=True,
-    )
-    assert result["replicas"] == 2
-    assert 0.0 <= result["accuracy"] <= 1.0
-    assert (tmp_path / "sentiment" / "mirrored" / "serving" / "saved_model.pb").is_file()
 
 
 def test_cosine_schedule_decays_the_learning_rate_by_epoch(tmp_path):

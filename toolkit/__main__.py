@@ -6,6 +6,8 @@ before this runs; the `toolkit` command (`python -m toolkit_cli`) hides them too
 
 import sys
 
-from toolkit.cli import main
+from toolkit.cli import end_at_once_in_a_cluster, main
 
-sys.exit(main(quiet=True))
+status = main(quiet=True)
+end_at_once_in_a_cluster(status)
+sys.exit(status)

@@ -10,7 +10,9 @@ from pathlib import Path
 import keras
 
 from toolkit import config as config_lib
-from toolkit import run_directory, training
+from toolkit import distribution, run_directory, training
+from toolkit.distribution import SINGLE_PROCESS, WorkerRole
+from toolkit.errors import InputError
 from toolkit.evaluation.folds import summarize_folds
 from toolkit.evaluation.plots import plot_learning_curves
 from toolkit.pipelines.base import WalkForwardEvaluation
@@ -31,6 +33,9 @@ class RunResult:
         history: Per-epoch training logs.
         run_dir: The run directory.
         seconds: Wall time of the whole run.
+        worker: This process's role. A worker that is not the chief of a
+            multi-worker run evaluates and writes nothing: its `metrics` hold
+            only `distribution`, and `run_dir` is where the chief writes the run.
     """
 
     task: Task
@@ -38,6 +43,7 @@ class RunResult:
     history: dict
     run_dir: Path
     seconds: float
+    worker: WorkerRole = SINGLE_PROCESS
 
     @property
     def model(self) -> keras.Model:
@@ -93,28 +99,52 @@ def run(
     started = time.perf_counter()
     pipeline = get_pipeline(name)
     config = resolve_config(name, config, overrides)
+    if config.trainer.distribution == "multi_worker" and run_name is None:
+        raise InputError(
+            "trainer.distribution=multi_worker: give a run name (--run-name, or run_name= in Python), the same on "
+            "every worker, so that they agree on the run they train and resume."
+        )
+    # Before anything else of TensorFlow's: a multi-worker strategy must be made first.
+    strategy = distribution.distribution_strategy(config.trainer.distribution)
+    role = distribution.worker_role(strategy)
     run_dir = run_directory.run_path(output_dir, name, time.strftime("%Y%m%d-%H%M%S") if run_name is None else run_name)
-    with run_directory.claim(run_dir) as slot:
+    slot_of_this_process = (
+        run_directory.claim(run_dir) if role.is_chief else run_directory.worker_slot(run_dir, role.name)
+    )
+    with slot_of_this_process as slot:
         keras.utils.set_random_seed(config.trainer.seed)
         data = pipeline.load_data(config)
         work = slot.work(name, config, data.fingerprint(), fresh)
-        task, history, fit_seconds = _train(pipeline, config, data, work)
+        task, history, fit_seconds = _train(pipeline, config, data, work, strategy)
+        folds = pipeline.walk_forward_folds(config) if isinstance(pipeline, WalkForwardEvaluation) else []
+        fold_metrics = [_train_fold(pipeline, config, fold, work.fold(index), strategy, role) for index, fold in enumerate(folds)]
+        distributed = distribution.describe(config.trainer.distribution, strategy, role)
+        if role.workers > 1:
+            distributed["weights_checksum"] = distribution.weights_checksum(task.model)
+        if not role.is_chief:
+            distribution.wait_for_every_worker(strategy)
+            return RunResult(task, {"distribution": distributed}, history, run_dir, time.perf_counter() - started, role)
 
         metrics = pipeline.evaluate_run(task, data, work.plots)
-        if isinstance(pipeline, WalkForwardEvaluation) and (folds := pipeline.walk_forward_folds(config)):
-            metrics["walk_forward"] = _evaluate_folds(pipeline, config, folds, work)
+        if fold_metrics:
+            metrics["walk_forward"] = summarize_folds(fold_metrics)
         plot_learning_curves(history, work.plots / "learning_curves.png")
         metrics["epochs_trained"] = training.epochs_trained(task.model, history)
         metrics["fit_seconds"] = round(fit_seconds, 1)
+        metrics["distribution"] = distributed
         slot.write(name, config, task.model, metrics, work, started=started)
+    distribution.wait_for_every_worker(strategy)
     task.source = run_dir
-    return RunResult(task, metrics, history, run_dir, time.perf_counter() - started)
+    return RunResult(task, metrics, history, run_dir, time.perf_counter() - started, role)
 
 
-def _train(pipeline, config, data, work: TrainingFiles) -> tuple[Task, dict, float]:
-    """Builds a pipeline's task model and fits it on `data`; returns the task, its history and the seconds spent fitting."""
+def _train(pipeline, config, data, work: TrainingFiles, strategy) -> tuple[Task, dict, float]:
+    """Builds a pipeline's task model and fits it on `data`; returns the task, its history and the seconds spent fitting.
+
+    After multi-worker training, the task holds a copy of the model outside
+    the strategy, which each worker can evaluate and export alone.
+    """
     trainer = config.trainer
-    strategy = training.distribution_strategy(trainer.distribution)
     preprocessor = pipeline.build_preprocessor(config, data)
     with strategy.scope():
         model = pipeline.build_task(config, data, preprocessor)
@@ -124,17 +154,17 @@ def _train(pipeline, config, data, work: TrainingFiles) -> tuple[Task, dict, flo
     history = training.fit_task(
         model, train, validation, trainer, work, pipeline.default_loss(), pipeline.default_metrics(), strategy
     )
-    return Task(pipeline, config, model), history, time.perf_counter() - started
+    fit_seconds = time.perf_counter() - started
+    if distribution.is_multi_worker(strategy):
+        model = distribution.without_strategy(model)
+    return Task(pipeline, config, model), history, fit_seconds
 
 
-def _evaluate_folds(pipeline, config, folds: list, work: TrainingFiles) -> dict:
-    """Trains a fresh model per fold and evaluates it on that fold's test split."""
-    results = []
-    for index, fold in enumerate(folds):
-        keras.utils.set_random_seed(config.trainer.seed)
-        task, _, _ = _train(pipeline, config, fold, work.fold(index))
-        results.append(pipeline.evaluate(task, fold.test))
-    return summarize_folds(results)
+def _train_fold(pipeline, config, fold, work: TrainingFiles, strategy, role) -> dict | None:
+    """Trains a fresh model on a walk-forward fold; the chief also evaluates it on the fold's test split."""
+    keras.utils.set_random_seed(config.trainer.seed)
+    task, _, _ = _train(pipeline, config, fold, work, strategy)
+    return pipeline.evaluate(task, fold.test) if role.is_chief else None
 
 
 def load(run_dir: str | Path) -> Task:

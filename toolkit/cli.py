@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import errno
+import os
 import sys
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from toolkit import api, run_directory, strict_json, training
+from toolkit import api, local_cluster, run_directory, strict_json, training
 from toolkit import config as config_lib
 from toolkit.errors import InputError, InputTypeError, Notice
 from toolkit.registry import get_pipeline, pipeline_names
@@ -33,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", type=Path, default=api.DEFAULT_OUTPUT_DIR)
     run.add_argument(
         "--fresh", action="store_true", help="discard what a killed run of this name left to resume from, and start over"
+    )
+    run.add_argument(
+        "--local-workers", type=int, metavar="N",
+        help="train as a multi-worker cluster of N processes on this machine (127.0.0.1), to try "
+        "trainer.distribution=multi_worker without other hosts",
     )
 
     predict = commands.add_parser("predict", help="predict raw inputs with a trained run")
@@ -80,6 +88,9 @@ def main(argv: list[str] | None = None, quiet: bool = False) -> int:
             _quiet_tensorflow()
         try:
             return _COMMANDS[args.command](args)
+        except KeyboardInterrupt:
+            print(f"toolkit {args.command}: interrupted", file=sys.stderr)
+            return 130
         except (InputError, InputTypeError) as error:
             return _user_error(args.command, str(error))
         except _USERS_FILE_ERRORS as error:
@@ -90,6 +101,22 @@ def main(argv: list[str] | None = None, quiet: bool = False) -> int:
             if error.errno not in _FULL_OR_READ_ONLY:
                 raise
             return _user_error(args.command, f"{error.filename}: {error.strerror}")
+
+
+def end_at_once_in_a_cluster(status: int) -> None:
+    """Ends a `toolkit` process of a multi-worker cluster (`TF_CONFIG` set) at once with `status`, its output flushed.
+
+    Called when the command is done. Torn down slowly with the interpreter,
+    TensorFlow's coordination agent would outlive the chief's coordination
+    service and log connection errors after a run that went well. The exit
+    handlers still run (TensorFlow's remove its temporary files). Outside a
+    cluster it returns.
+    """
+    if "TF_CONFIG" in os.environ:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 _USERS_FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
@@ -119,14 +146,41 @@ def _quiet_tensorflow() -> None:
 
 
 def _run(args) -> int:
+    if args.local_workers is not None:
+        return _run_local_workers(args)
     if args.run_name is not None:
         _say_if_replacing(run_directory.run_path(args.output_dir, args.name, args.run_name))
     result = api.run(
         args.name, args.config, args.set, run_name=args.run_name, output_dir=args.output_dir, fresh=args.fresh
     )
+    if not result.worker.is_chief:
+        checksum = result.metrics["distribution"]["weights_checksum"]
+        print(
+            f"{result.worker.name.capitalize()} of {result.worker.workers} finished training in {result.seconds:.0f} s "
+            f"(weights checksum {checksum}); the chief writes the run to {result.run_dir}."
+        )
+        return 0
     print(strict_json.dumps(_headline(result.metrics), indent=2))
     print(f"Run written to {result.run_dir} in {result.seconds:.0f} s.")
     return 0
+
+
+def _run_local_workers(args) -> int:
+    """`toolkit run --local-workers N`: the same run, as each worker of a cluster on this machine."""
+    api.resolve_config(args.name, args.config, args.set)  # a mistake in it reported once, not by every worker
+    run_name = args.run_name or time.strftime("%Y%m%d-%H%M%S")
+    run_dir = run_directory.check_target(run_directory.run_path(args.output_dir, args.name, run_name))
+    arguments = [
+        *(["--verbose"] if args.verbose else []),
+        "run", args.name, "--run-name", run_name, "--output-dir", str(args.output_dir),
+        *(["--config", str(args.config)] if args.config is not None else []),
+        "--set", *args.set, "trainer.distribution=multi_worker",
+        *(["--fresh"] if args.fresh else []),
+    ]
+    status = local_cluster.run_local_workers(arguments, args.local_workers)
+    if status == 0:
+        print(f"Run written to {run_dir} by a cluster of {args.local_workers} local workers.")
+    return status
 
 
 def _predict(args) -> int:

@@ -18,6 +18,10 @@ data it was started with), `.<run-name>.staging-<hex>/` (the next run
 directory, renamed into place once complete) and `.<run-name>.retired-<hex>/`
 (the finished run being replaced).
 
+In a multi-worker run, only the chief claims the run name and writes these;
+every other worker keeps its files in a temporary folder of its own (see
+`worker_slot`), removed when it finishes, and resumes from the chief's work folder.
+
 Nothing is deleted or replaced unless it is one of ours: a finished run (with
 its `run.json`, and no file in it that `run.json` does not list), or a hidden
 entry above that carries its own marker.
@@ -36,6 +40,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -97,9 +102,25 @@ def run_path(output_dir: str | Path, pipeline: str, run_name: str) -> Path:
 
 @dataclass(frozen=True)
 class TrainingFiles:
-    """What the training loop keeps in a work folder: enough to resume a killed run, and its logs."""
+    """What the training loop keeps in a work folder: enough to resume a killed run, and its logs.
+
+    Attributes:
+        root: Where this process writes.
+        chief_root: For a worker that is not the chief of a multi-worker
+            run: the chief's work folder, which it resumes from and never
+            writes. `None` for the chief and a single process.
+    """
 
     root: Path
+    chief_root: Path | None = None
+
+    @property
+    def resumes_from(self) -> TrainingFiles:
+        """The folder whose backup, markers and weights a resumed run reads: the chief's."""
+        return self if self.chief_root is None else TrainingFiles(self.chief_root)
+
+    def _child(self, *parts: str) -> TrainingFiles:
+        return TrainingFiles(self.root.joinpath(*parts), None if self.chief_root is None else self.chief_root.joinpath(*parts))
 
     @property
     def backup(self) -> Path:
@@ -139,11 +160,11 @@ class TrainingFiles:
 
     def fold(self, index: int) -> TrainingFiles:
         """The work folder of walk-forward fold `index`."""
-        return TrainingFiles(self.root / f"fold_{index}")
+        return self._child(f"fold_{index}")
 
     def branch(self, name: str) -> TrainingFiles:
         """The work folder of a branch fitted alone (see `gather_branches`)."""
-        return TrainingFiles(self.root / "branches" / name)
+        return self._child("branches", name)
 
     def gather_branches(self, names: list[str]) -> dict[str, list[float]]:
         """Gathers the branches' logs into this folder, as one run's, and returns the history.
@@ -262,6 +283,21 @@ def claim(run_dir: str | Path, source: str | Path | None = None) -> Iterator[Run
         yield RunSlot(run_dir)
 
 
+@contextlib.contextmanager
+def worker_slot(run_dir: str | Path, worker: str) -> Iterator[WorkerSlot]:
+    """Where a worker that is not the chief of a multi-worker run keeps its files: a temporary folder, removed at the end.
+
+    The chief holds `run_dir` (see `claim`) and writes the run; this worker
+    writes nothing beside it, and resumes from the chief's work folder.
+
+    Args:
+        run_dir: The run the chief writes.
+        worker: This worker's name, such as `"worker 1"`, for the folder's name.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"toolkit-{worker.replace(' ', '-')}-") as folder:
+        yield WorkerSlot(Path(run_dir), Path(folder))
+
+
 def write_run(
     run_dir: str | Path,
     pipeline: str,
@@ -275,6 +311,23 @@ def write_run(
         return slot.write(pipeline, config, model, metrics)
 
 
+def _hidden(run_dir: Path, suffix: str) -> Path:
+    """The hidden entry `.<run-name>.<suffix>` beside `run_dir`."""
+    return run_dir.parent / f".{run_dir.name}.{suffix}"
+
+
+class WorkerSlot:
+    """A worker's temporary folder (see `worker_slot`)."""
+
+    def __init__(self, run_dir: Path, folder: Path):
+        self.run_dir = run_dir
+        self.folder = folder
+
+    def work(self, pipeline: str, config: Any, data_fingerprint: str, fresh: bool = False) -> TrainingFiles:
+        """This worker's work folder, which resumes from the chief's (whose record the chief checks)."""
+        return TrainingFiles(self.folder / "work", chief_root=_hidden(self.run_dir, "work"))
+
+
 class RunSlot:
     """A run name this process holds (see `claim`): where its work folder is kept and its run is written."""
 
@@ -282,7 +335,7 @@ class RunSlot:
         self.run_dir = run_dir
 
     def _hidden(self, suffix: str) -> Path:
-        return self.run_dir.parent / f".{self.run_dir.name}.{suffix}"
+        return _hidden(self.run_dir, suffix)
 
     def work(self, pipeline: str, config: Any, data_fingerprint: str, fresh: bool = False) -> TrainingFiles:
         """The work folder of this run: resumed if an interrupted run left one with the same config and data.

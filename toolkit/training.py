@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -14,8 +13,9 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
+from toolkit import distribution
 from toolkit.config import ConfigError, option
-from toolkit.errors import InputError, Notice, TrainingDivergedError
+from toolkit.errors import Notice, TrainingDivergedError
 from toolkit.models.classifier import BranchEnsembleHead, Classifier
 from toolkit.models.task import TaskModel
 from toolkit.run_directory import TrainingFiles
@@ -33,7 +33,10 @@ class TrainerConfig:
     """How a model is compiled and fitted."""
 
     epochs: int = option(5, "Maximum number of epochs.", min=1)
-    batch_size: int = option(64, "Examples per batch, across all replicas.", min=1)
+    batch_size: int = option(
+        64, "Examples per batch: the global batch, divided over the replicas (each of 2 workers takes half of "
+        "every batch, its share by element).", min=1
+    )
     optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = option("adam", "Optimizer name.")
     learning_rate: float = option(1e-3, "Learning rate.", min=0.0)
     learning_rate_schedule: Literal["constant", "cosine"] = option(
@@ -52,7 +55,8 @@ class TrainerConfig:
     monitor: str = option("val_loss", "The quantity early stopping and the best checkpoint watch.")
     seed: int = option(42, "Seed for weights, shuffling and dropout.")
     distribution: Literal["none", "mirrored", "multi_worker"] = option(
-        "none", "tf.distribute strategy: none, mirrored (all local devices), or multi_worker (reads TF_CONFIG)."
+        "none", "tf.distribute strategy: none, mirrored (all local devices), or multi_worker (the cluster in "
+        "TF_CONFIG; every worker runs the same command with the same --run-name, and the chief writes the run)."
     )
     verbose: Literal["auto", 0, 1, 2] = option(
         "auto", "Keras progress output: auto (a live progress bar on a terminal, else one line per epoch), "
@@ -64,27 +68,6 @@ class TrainerConfig:
             raise ConfigError(
                 "trainer: set only one of clipnorm and clipvalue; Keras clips one way (set the other to null)."
             )
-
-
-def distribution_strategy(name: str) -> tf.distribute.Strategy:
-    """Returns the `tf.distribute` strategy for a `TrainerConfig.distribution` name.
-
-    Args:
-        name: `"none"` (the default strategy), `"mirrored"` (every local GPU,
-            or every logical CPU device if there is no GPU), or
-            `"multi_worker"` (the cluster in the `TF_CONFIG` environment
-            variable).
-    """
-    if name == "none":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([device.name for device in devices])
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise InputError("trainer.distribution: 'multi_worker' needs the TF_CONFIG environment variable.")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise InputError(f"trainer.distribution: unknown strategy {name!r}; use none, mirrored or multi_worker.")
 
 
 def make_optimizer(config: TrainerConfig, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
@@ -148,6 +131,7 @@ def fit(
     """
     files = work_dir if isinstance(work_dir, TrainingFiles) else TrainingFiles(Path(work_dir))
     files.root.mkdir(parents=True, exist_ok=True)
+    strategy = model.distribute_strategy
     monitor = config.monitor if validation_data is not None else config.monitor.removeprefix("val_")
     if not files.backup.exists():
         # Not a resume: logs left by an earlier run that finished training belong to that run.
@@ -161,6 +145,7 @@ def fit(
         else []
     )
     callbacks = [
+        distribution.SameLogsOnEveryWorker(strategy),
         *schedules,
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(files.best_weights, monitor=monitor, save_best_only=True, save_weights_only=True),
@@ -170,21 +155,27 @@ def fit(
     ]
     if config.early_stopping_patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.early_stopping_patience))
-    # Last, so that every other callback has seen the epoch before it is backed up.
-    callbacks.append(keras.callbacks.BackupAndRestore(str(files.backup)))
+    # Last, so that every other callback has seen the epoch before it is backed up. A worker
+    # that is not the chief resumes from the chief's backup, and writes none of its own.
+    callbacks.append(
+        keras.callbacks.BackupAndRestore(str(files.backup))
+        if files.chief_root is None
+        else _RestoreOnly(str(files.resumes_from.backup))
+    )
 
     with warnings.catch_warnings():
         # Keras warns at the end of every epoch of a dataset of unknown length (such as a
         # length-bucketed one) that it "ran out of data"; for those that is the normal end.
         warnings.filterwarnings("ignore", message="Your input ran out of data")
-        model.fit(
-            train_data,
-            validation_data=validation_data,
-            epochs=total_epochs,
-            callbacks=callbacks,
-            verbose=keras_verbosity(config.verbose),
-            shuffle=False,  # the tf.data pipeline shuffles
-        )
+        with distribution.keras_multi_worker_fit(strategy):
+            model.fit(
+                distribution.sharded(train_data),
+                validation_data=None if validation_data is None else distribution.sharded(validation_data),
+                epochs=total_epochs,
+                callbacks=callbacks,
+                verbose=keras_verbosity(config.verbose),
+                shuffle=False,  # the tf.data pipeline shuffles
+            )
     history = files.read_history()
     _check_finite_loss(history, model.optimizer, monitor)
     if files.best_weights.exists():
@@ -276,9 +267,9 @@ def fit_task(
         return fit(model.network, train_data, validation_data, config, work, epochs)
     for name, network in branches.items():
         files = work.branch(name)
-        if files.fitted.exists():
+        if files.resumes_from.fitted.exists():
             network.optimizer.build(network.trainable_variables)  # its state is in the file too
-            network.load_weights(files.best_weights)
+            network.load_weights(files.resumes_from.best_weights)
         else:
             fit(network, train_data, validation_data, config, files, epochs)
             files.fitted.touch()
@@ -295,6 +286,23 @@ def epochs_trained(model: TaskModel, history: dict[str, list[float]]) -> int | d
 def _cosine_schedule(initial, epochs: int):
     initial = float(keras.ops.convert_to_numpy(initial))
     return lambda epoch, _: initial * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+
+
+class _RestoreOnly(keras.callbacks.BackupAndRestore):
+    """Restores the training state a `BackupAndRestore` left, and never writes or removes it.
+
+    What every worker but the chief uses: they resume from the chief's
+    backup (on storage every worker reads), which only the chief writes.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
 
 
 class _HistoryRecorder(keras.callbacks.Callback):

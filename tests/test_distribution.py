@@ -1,0 +1,241 @@
+"""tf.distribute: strategies by name, roles from TF_CONFIG, a two-worker cluster on loopback that trains, and resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import toolkit
+from toolkit import distribution, local_cluster
+from toolkit.distribution import WorkerRole, cluster_from_environment, distribution_strategy
+from toolkit.errors import InputError
+from toolkit.run_directory import TrainingFiles
+from toolkit.training import TrainerConfig, compile_model, fit
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "configs" / "sentiment_smoke.yaml"
+
+
+def test_unknown_strategy_and_missing_tf_config_are_explained(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(InputError, match="'multi_worker' needs the TF_CONFIG environment variable.*--local-workers"):
+        distribution_strategy("multi_worker")
+    with pytest.raises(InputError, match="unknown strategy 'tpu'; use none, mirrored, multi_worker"):
+        distribution_strategy("tpu")
+
+
+@pytest.mark.parametrize(
+    "tf_config, role",
+    [
+        ({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 0}}, WorkerRole("worker", 0, 2, True)),
+        ({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}, WorkerRole("worker", 1, 2, False)),
+        (
+            {"cluster": {"chief": ["c:1"], "worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 0}},
+            WorkerRole("worker", 0, 3, False),
+        ),
+        ({"cluster": {"chief": ["c:1"], "worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}, WorkerRole("chief", 0, 2, True)),
+    ],
+)
+def test_tf_config_names_the_chief(monkeypatch, tf_config, role):
+    monkeypatch.setenv("TF_CONFIG", json.dumps(tf_config))
+    assert cluster_from_environment() == role
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "TF_CONFIG: expected JSON with a 'cluster'"),
+        ('{"cluster": {"worker": ["a:1"]}}', "TF_CONFIG: expected JSON .*KeyError: 'task'"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}', "task worker 3 is not in the cluster"),
+        ('{"cluster": {"ps": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "takes 'chief' and 'worker' tasks"),
+    ],
+)
+def test_a_malformed_tf_config_is_named(monkeypatch, text, message):
+    monkeypatch.setenv("TF_CONFIG", text)
+    with pytest.raises(InputError, match=message):
+        cluster_from_environment()
+
+
+def test_a_multi_worker_run_needs_a_run_name_before_any_strategy_is_made(monkeypatch, tmp_path):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(InputError, match="give a run name .*the same on every worker"):
+        toolkit.run("sentiment", SMOKE, ["trainer.distribution=multi_worker"], output_dir=tmp_path)
+
+
+def test_the_local_cluster_gives_each_worker_its_own_free_port():
+    ports = local_cluster.free_ports(3)
+    configs = [json.loads(text) for text in local_cluster.tf_configs(ports)]
+    assert len(set(ports)) == 3
+    assert [config["task"] for config in configs] == [{"type": "worker", "index": index} for index in range(3)]
+    assert all(config["cluster"] == {"worker": [f"127.0.0.1:{port}" for port in ports]} for config in configs)
+
+
+def test_datasets_are_sharded_by_element_unless_they_name_a_policy():
+    data = tf.data.Dataset.range(4)
+    assert distribution.sharded(data).options().experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA
+    by_file = tf.data.Options()
+    by_file.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.FILE
+    kept = distribution.sharded(data.with_options(by_file)).options().experimental_distribute.auto_shard_policy
+    assert kept == tf.data.experimental.AutoShardPolicy.FILE
+
+
+def test_a_worker_resumes_from_the_chiefs_backup_and_writes_nothing_there(tmp_path, monkeypatch):
+    config = TrainerConfig(epochs=4, verbose=0, early_stopping_patience=None)
+    data = tf.data.Dataset.from_tensor_slices((np.ones((8, 2), "float32"), np.ones((8, 1), "float32"))).batch(4)
+
+    def model():
+        network = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        return compile_model(network, config, "mse", [])
+
+    chief = tmp_path / "chief"
+    # As if killed as its third epoch began: the backup of the second stays.
+    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "on_train_end", lambda self, logs=None: None)
+    fit(model(), data, None, config, chief, epochs=2)
+    monkeypatch.undo()
+    before = {path: path.read_bytes() for path in chief.rglob("*") if path.is_file()}
+
+    history = fit(model(), data, None, config, TrainingFiles(tmp_path / "worker", chief_root=chief))
+    assert len(history["loss"]) == 2, "epochs 3 and 4 only: the worker resumed where the chief's backup ended"
+    assert {path: path.read_bytes() for path in chief.rglob("*") if path.is_file()} == before
+
+
+# A cluster of two workers on 127.0.0.1, through the command line.
+
+TINY = ["data.max_examples=1200", "trainer.verbose=2"]
+
+
+def toolkit_command(*args: str, temporary: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "toolkit_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cluster")
+    temporary = root / "tmp"
+    temporary.mkdir()
+    process = toolkit_command(
+        "run", "sentiment", "--config", str(SMOKE), "--set", *TINY, "--local-workers", "2",
+        "--output-dir", str(root / "runs"), "--run-name", "pair", temporary=temporary,
+    )
+    output, _ = process.communicate(timeout=600)
+    return {"status": process.returncode, "output": output, "root": root, "temporary": temporary}
+
+
+def test_two_local_workers_train_and_the_chief_writes_a_run_that_serves(two_workers, run_without_toolkit):
+    assert two_workers["status"] == 0, two_workers["output"][-3000:]
+    run_dir = two_workers["root"] / "runs" / "sentiment" / "pair"
+    assert f"Run written to {run_dir} by a cluster of 2 local workers." in two_workers["output"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["distribution"]["strategy"] == "MultiWorkerMirroredStrategy"
+    assert metrics["distribution"]["workers"] == metrics["distribution"]["replicas_in_sync"] == 2
+    assert {"model.keras", "serving", "config.yaml", "metrics.json", "history.json", "run.json"} <= {
+        path.name for path in run_dir.iterdir()
+    }
+    served = run_without_toolkit(
+        f"""
+        import json
+        import tensorflow as tf
+        serving = tf.saved_model.load({str(run_dir / "serving")!r}).signatures["serving_default"]
+        outputs = serving(text=tf.constant(["A wonderful, moving film.", "Dull and far too long."]))
+        print(json.dumps({{"labels": [label.decode() for label in outputs["label"].numpy()]}}))
+        """
+    )
+    assert len(served["labels"]) == 2 and set(served["labels"]) <= {"negative", "positive"}
+
+
+def test_both_workers_end_with_identical_weights_and_log_the_same_epochs(two_workers):
+    output = two_workers["output"]
+    checksum = json.loads((two_workers["root"] / "runs" / "sentiment" / "pair" / "metrics.json").read_text())
+    assert f"(weights checksum {checksum['distribution']['weights_checksum']})" in output
+    epochs = {index: re.findall(rf"^\[worker {index}\] \d+/\d+ - .*loss: ([\d.]+) - val_accuracy: ([\d.]+)", output, re.M) for index in (0, 1)}
+    assert epochs[0] and epochs[0] == epochs[1]
+
+
+def test_the_other_worker_leaves_no_files_behind(two_workers):
+    assert [path.name for path in two_workers["temporary"].iterdir()] == []
+    assert [path.name for path in (two_workers["root"] / "runs" / "sentiment").iterdir()] == ["pair"]
+
+
+def test_two_workers_reach_a_one_worker_runs_accuracy(two_workers, tmp_path):
+    single = toolkit.run("sentiment", SMOKE, TINY, run_name="single", output_dir=tmp_path)
+    pair = json.loads((two_workers["root"] / "runs" / "sentiment" / "pair" / "metrics.json").read_text())
+    # Same global batch and data; the workers' shards see the examples in another grouping, so not bit-identical.
+    assert abs(pair["test"]["accuracy"] - single.metrics["test"]["accuracy"]) <= 0.06
+    assert pair["test"]["accuracy"] > 0.65
+
+
+def test_a_killed_worker_stops_the_cluster_and_a_restart_resumes(tmp_path):
+    args = [
+        "run", "sentiment", "--config", str(SMOKE), "--set", "data.max_examples=600", "model.ngram_bag.ngrams=0",
+        "trainer.epochs=3", "trainer.verbose=2", "--local-workers", "2",
+        "--output-dir", str(tmp_path / "runs"), "--run-name", "killed",
+    ]
+    first = toolkit_command(*args, temporary=tmp_path)
+    pids, output = {}, []
+    for line in first.stdout:
+        output.append(line)
+        if started := re.match(r"toolkit: started worker (\d) of 2 \(pid (\d+)\)", line):
+            pids[int(started[1])] = int(started[2])
+        if line.startswith("[worker 0] Epoch 2/3"):  # the first epoch is backed up
+            os.kill(pids[1], signal.SIGKILL)
+    assert first.wait(timeout=300) == 1
+    assert "toolkit run: error: worker 1 was killed by signal 9; the other workers were stopped" in "".join(output)
+
+    second = toolkit_command(*args, temporary=tmp_path)
+    resumed, _ = second.communicate(timeout=600)
+    assert second.returncode == 0, resumed[-3000:]
+    assert re.findall(r"^\[worker 0\] Epoch \d/3", resumed, re.M)[0] == "[worker 0] Epoch 2/3", "it did not start over"
+    history = json.loads((tmp_path / "runs" / "sentiment" / "killed" / "history.json").read_text())
+    assert len(history["loss"]) == 3
+
+
+def test_a_mistake_is_reported_once_before_any_worker_starts(tmp_path):
+    for args, message in [
+        (["--set", "trainer.epochs=0", "--local-workers", "2"], "trainer.epochs"),
+        (["--local-workers", "1"], "--local-workers: expected at least 2 workers, got 1"),
+    ]:
+        process = toolkit_command("run", "sentiment", "--output-dir", str(tmp_path), *args, temporary=tmp_path)
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 2
+        assert message in output and "started worker" not in output and "Traceback" not in output
+
+
+def test_mirrored_strategy_trains_a_pipeline_on_two_logical_cpus(run_python, tmp_path):
+    # Logical devices must be set before TensorFlow starts, so this runs in a process of its own.
+    result = run_python(
+        f"""
+        import json
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import toolkit
+        from toolkit.distribution import distribution_strategy
+        replicas = distribution_strategy("mirrored").num_replicas_in_sync
+        result = toolkit.run(
+            "sentiment", {str(SMOKE)!r}, ["trainer.distribution=mirrored", "trainer.epochs=1", "data.max_examples=400"],
+            run_name="mirrored", output_dir={str(tmp_path)!r},
+        )
+        print(json.dumps({{"replicas": replicas, "distribution": result.metrics["distribution"]}}))
+        """,
+        allow_toolkit=True,
+    )
+    assert result["replicas"] == 2
+    assert result["distribution"] == {"strategy": "MirroredStrategy", "workers": 1, "replicas_in_sync": 2}
+    assert (tmp_path / "sentiment" / "mirrored" / "serving" / "saved_model.pb").is_file()

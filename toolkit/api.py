@@ -148,8 +148,10 @@ def _train(pipeline, config, data, work: TrainingFiles, strategy) -> tuple[Task,
     preprocessor = pipeline.build_preprocessor(config, data)
     with strategy.scope():
         model = pipeline.build_task(config, data, preprocessor)
-    train = pipeline.dataset(data.train, model, trainer.batch_size, shuffle=True, seed=trainer.seed)
-    validation = pipeline.dataset(data.validation, model, trainer.batch_size, shuffle=False)
+    # Only data configs whose examples are preprocessed before the network have a cache limit.
+    cache_limit_mb = getattr(config.data, "cache_limit_mb", None)
+    train = pipeline.dataset(data.train, model, trainer.batch_size, True, trainer.seed, cache_limit_mb)
+    validation = pipeline.dataset(data.validation, model, trainer.batch_size, False, cache_limit_mb=cache_limit_mb)
     started = time.perf_counter()
     history = training.fit_task(
         model, train, validation, trainer, work, pipeline.default_loss(), pipeline.default_metrics(), strategy

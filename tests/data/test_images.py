@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,6 +14,7 @@ from toolkit.data import images as images_lib
 from toolkit.data.images import (
     FASHION_MNIST_FILES,
     ImageDataConfig,
+    ImageFiles,
     link_fashion_mnist,
     load_digits_images,
     load_image_directory,
@@ -65,10 +69,39 @@ def test_class_folders_load_with_sorted_class_names(tmp_path):
         for index in range(3):
             image = np.full((10, 12, 3), 40 * class_index + index, dtype=np.uint8)
             tf.io.write_file(str(tmp_path / name / f"{index}.png"), tf.io.encode_png(image))
-    images, labels, classes = load_image_directory(tmp_path, (8, 8))
-    assert classes == ["cat", "dog"] and images.shape == (6, 8, 8, 3) and images.dtype == np.uint8
-    assert labels.tolist() == [0, 0, 0, 1, 1, 1]
+    files, labels, classes = load_image_directory(tmp_path, (8, 8))
+    assert classes == ["cat", "dog"] and labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert [Path(path).relative_to(tmp_path).as_posix() for path in files[3:]] == ["dog/0.png", "dog/1.png", "dog/2.png"]
+    images = files.decoded()
+    assert images.shape == (6, 8, 8, 3) and images.dtype == np.uint8
     assert images[4, 0, 0, 0] == 41
+
+
+def test_images_in_files_are_read_as_keras_directory_loader_reads_them(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ["cat", "dog"]:
+        (tmp_path / name).mkdir()
+        for index in range(2):
+            tf.io.write_file(str(tmp_path / name / f"{index}.png"), tf.io.encode_png(rng.integers(0, 256, (13, 9, 3), "uint8")))
+    files, _, _ = load_image_directory(tmp_path, (8, 6), color_mode="grayscale")
+    keras_images = keras.utils.image_dataset_from_directory(
+        tmp_path, image_size=(8, 6), color_mode="grayscale", batch_size=None, shuffle=False, verbose=False
+    )
+    expected = np.stack([np.clip(np.round(image), 0, 255).astype("uint8") for image, _ in keras_images.as_numpy_iterator()])
+    np.testing.assert_array_equal(files.decoded(), expected)
+    assert files[1:].image_shape == (8, 6, 1), "a part of the files knows their shape too"
+
+
+def test_a_folder_of_images_splits_into_files_that_stay_on_disk(tmp_path):
+    for name in ["cat", "dog"]:
+        (tmp_path / name).mkdir()
+        for index in range(20):
+            tf.io.write_file(str(tmp_path / name / f"{index}.png"), tf.io.encode_png(np.zeros((5, 5, 3), "uint8")))
+    data = load_image_splits(ImageDataConfig(source="directory", directory=str(tmp_path), image_size=[4, 4]))
+    for split in (data.train, data.validation, data.test):
+        assert isinstance(split.inputs, ImageFiles) and split.inputs.dtype == object
+    assert len(data.train) + len(data.validation) + len(data.test) == 40
+    assert data.metadata == {"class_names": ["cat", "dog"], "image_shape": [4, 4, 3]}
 
 
 def test_folder_errors_name_the_folder(tmp_path):

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import toolkit
 from toolkit.data.images import load_fashion_mnist
+from toolkit.errors import Notice
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "image_classification_smoke.yaml"
 
@@ -126,3 +128,22 @@ def test_fine_tuning_to_a_two_class_subset(trained, fashion_test):
     assert metrics["examples"] == 400 and len(metrics["confusion_matrix"]) == 2
     assert metrics["accuracy"] > 0.9, metrics["accuracy"]
     assert set(task.predict(images[:10])["label"]) <= {"Trouser", "Bag"}
+
+
+def test_a_folder_of_image_files_streams_from_disk_as_it_would_from_memory(fashion_test, tmp_path):
+    for label, name in [(1, "trouser"), (8, "bag")]:
+        (tmp_path / "images" / name).mkdir(parents=True)
+        for index, image in enumerate(fashion_test.inputs[fashion_test.targets == label][:100]):
+            tf.io.write_file(str(tmp_path / "images" / name / f"{index}.png"), tf.io.encode_png(image[..., None]))
+    settings = [
+        "data.source=directory", f"data.directory={tmp_path / 'images'}", "data.image_size=[28,28]",
+        "data.color_mode=grayscale", "data.max_examples=null", "trainer.epochs=3",
+    ]
+    in_memory = toolkit.run("image_classification", SMOKE, settings, run_name="in_memory", output_dir=tmp_path)
+    with pytest.warns(Notice, match="preprocessed afresh each epoch"):
+        streamed = toolkit.run(
+            "image_classification", SMOKE, [*settings, "data.cache_limit_mb=0"], run_name="streamed", output_dir=tmp_path
+        )
+    assert streamed.history == in_memory.history
+    assert streamed.metrics["test"]["accuracy"] == in_memory.metrics["test"]["accuracy"] > 0.8  # chance is 0.5
+    assert streamed.task.predict([str(tmp_path / "images" / "bag" / "0.png")])["label"].tolist() == ["bag"]

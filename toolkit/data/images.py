@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.config import ConfigError, option
+from toolkit.data.batches import cache_limit_option
 from toolkit.data.splits import DataSplits, Split, holdout_split, seeded_sample
 from toolkit.errors import InputError, InputTypeError, Notice
 
@@ -48,6 +49,7 @@ class ImageDataConfig:
     color_mode: Literal["grayscale", "rgb"] = option("rgb", "Channels of images read from a directory.")
     tfds_name: Literal["mnist", "fashion_mnist", "cifar10"] = option("fashion_mnist", "The tfds dataset, when source is tfds.")
     tfds_data_dir: str | None = option(None, "tensorflow-datasets data_dir, when source is tfds.")
+    cache_limit_mb: float = cache_limit_option()
     max_examples: int | None = option(None, "Use at most this many training examples (a seeded sample); null: all.", min=10)
     validation_fraction: float = option(0.1, "Share of the training images held out for validation.", min=0.01, max=0.5)
     test_fraction: float = option(
@@ -117,18 +119,21 @@ def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
 
 def load_image_directory(
     directory: str | Path, image_size: tuple[int, int], color_mode: str = "rgb"
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Images in one sub-folder per class, read with `keras.utils.image_dataset_from_directory`.
+) -> tuple[ImageFiles, np.ndarray, list[str]]:
+    """Image files in one sub-folder per class, found and checked as `keras.utils.image_dataset_from_directory` would.
+
+    Nothing is kept in memory but the file names: the images are read from
+    disk when a `tf.data` pipeline reads them (see `ImageFiles`).
 
     Returns:
-        `(images, labels, class_names)`: uint8 `(n, height, width, channels)`,
-        int64 labels, and the sub-folder names in sorted order.
+        `(files, labels, class_names)`: the image files, int64 labels, and
+        the sub-folder names in sorted order.
 
     Raises:
         FileNotFoundError: If the folder is missing.
         InputError: If it holds fewer than two class folders, a class folder
             without images, or an image that cannot be decoded (see
-            `check_image_files`).
+            `checked_image_files`).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -136,22 +141,48 @@ def load_image_directory(
     classes = sorted(entry.name for entry in directory.iterdir() if entry.is_dir())
     if len(classes) < 2:
         raise InputError(f"{directory}: expected one sub-folder of images per class, and at least two; found {classes}.")
-    check_image_files(directory, classes, channels=1 if color_mode == "grayscale" else 3)
-    dataset = keras.utils.image_dataset_from_directory(
-        directory, labels="inferred", label_mode="int", class_names=classes, color_mode=color_mode,
-        image_size=tuple(image_size), batch_size=None, shuffle=False, verbose=False,
-    )
-    images, labels = [], []
-    for image, label in dataset.as_numpy_iterator():
-        images.append(np.clip(np.round(image), 0, 255).astype("uint8"))
-        labels.append(label)
-    if not images:
-        raise InputError(f"{directory}: no images (.jpeg, .jpg, .png, .bmp, .gif) in its class folders.")
-    return np.stack(images), np.asarray(labels, "int64"), classes
+    channels = 1 if color_mode == "grayscale" else 3
+    paths, labels = [], []
+    for label, files in enumerate(checked_image_files(directory, classes, channels).values()):
+        paths += [str(path) for path in files]
+        labels += [label] * len(files)
+    return ImageFiles(np.array(paths, dtype=object), (*image_size, channels)), np.asarray(labels, "int64"), classes
 
 
-def check_image_files(directory: Path, classes: list[str], channels: int = 0) -> None:
-    """Decodes every image in the class folders up front, so that no bad file surfaces mid-way without its name.
+class ImageFiles(np.ndarray):
+    """Image file names that read as uint8 images of one shape: a `Split`'s inputs that stay on disk.
+
+    It is an array of file names (so it is sampled and split like any
+    inputs), which also knows the shape its images are decoded to:
+    `read` decodes one inside a `tf.data` pipeline, as
+    `image_dataset_from_directory` does (bilinear resizing, the configured
+    channels), and `decoded` reads them all into memory.
+    """
+
+    def __new__(cls, paths: np.ndarray, image_shape: tuple[int, ...]) -> ImageFiles:
+        files = np.asarray(paths, dtype=object).view(cls)
+        files.image_shape = tuple(image_shape)
+        return files
+
+    def __array_finalize__(self, source) -> None:
+        self.image_shape = getattr(source, "image_shape", None)
+
+    def read(self, path: tf.Tensor) -> tf.Tensor:
+        """The uint8 image in the file `path` (a string tensor), resized to `image_shape`."""
+        height, width, channels = self.image_shape
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        image = tf.image.resize(image, (height, width), method="bilinear")
+        return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+    def decoded(self, batch_size: int = 256) -> np.ndarray:
+        """Every image, read into memory: uint8 `(len(self), *image_shape)`."""
+        files = tf.data.Dataset.from_tensor_slices(np.asarray(self, dtype=str)).map(self.read, tf.data.AUTOTUNE)
+        batches = list(files.batch(batch_size).as_numpy_iterator())
+        return np.concatenate(batches) if batches else np.zeros((0, *self.image_shape), "uint8")
+
+
+def checked_image_files(directory: Path, classes: list[str], channels: int = 0) -> dict[str, list[Path]]:
+    """The image files of each class folder, every one decoded up front, so that no bad file surfaces mid-way without its name.
 
     Keras' loader would otherwise stop at the first bad file with a bare
     TensorFlow error ("Invalid PNG data"), and turn a class folder without
@@ -163,13 +194,17 @@ def check_image_files(directory: Path, classes: list[str], channels: int = 0) ->
         channels: The channels the loader converts to (1 or 3), which some
             files cannot be converted to (CMYK JPEGs to grayscale); 0 for their own.
 
+    Returns:
+        The image files under each class folder (in its sub-folders too, as
+        Keras' loader finds them), sorted.
+
     Raises:
         InputError: Naming each class folder without images, or up to ten
             files that do not decode as images, with the decoder's reason.
     """
-    empty, unreadable = [], []
+    empty, unreadable, found = [], [], {}
     for name in classes:
-        files = sorted(
+        files = found[name] = sorted(
             # Not `is_file()`: a broken link is listed by Keras' loader too, and must be named here.
             path for path in (directory / name).rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and not path.is_dir()
         )
@@ -190,6 +225,7 @@ def check_image_files(directory: Path, classes: list[str], channels: int = 0) ->
             f"{directory}: {len(unreadable)} file(s) cannot be decoded as images; fix or remove them: "
             + "; ".join(unreadable[:10]) + ("; ..." if len(unreadable) > 10 else "")
         )
+    return found
 
 
 def read_image_files(paths: list[str | Path], image_shape: list[int] | tuple[int, ...]) -> np.ndarray:
@@ -264,6 +300,14 @@ def load_tfds_images(name: str, data_dir: str | None = None) -> tuple[Split, Spl
     return splits[0], splits[1], list(builder.info.features["label"].names)
 
 
+def in_memory(split: Split, max_examples: int | None = None, seed: int = 0) -> Split:
+    """`split` with its images in memory: `ImageFiles` read from disk, at most `max_examples` of them (a seeded sample)."""
+    if not isinstance(split.inputs, ImageFiles):
+        return split
+    files, targets = seeded_sample(split.inputs, split.targets, max_examples, seed)
+    return Split(files.decoded(), targets)
+
+
 def load_image_splits(config: ImageDataConfig) -> DataSplits:
     """Loads and splits the images an `ImageDataConfig` names; the metadata holds `class_names` and `image_shape`."""
     if config.source in ("fashion_mnist", "tfds"):
@@ -287,7 +331,8 @@ def load_image_splits(config: ImageDataConfig) -> DataSplits:
         train, validation = holdout_split(
             rest.inputs, rest.targets, config.validation_fraction / (1 - config.test_fraction), config.seed
         )
-    metadata = {"class_names": list(class_names), "image_shape": list(train.inputs.shape[1:])}
+    shape = train.inputs.image_shape if isinstance(train.inputs, ImageFiles) else train.inputs.shape[1:]
+    metadata = {"class_names": list(class_names), "image_shape": list(shape)}
     return DataSplits(train, validation, test, metadata=metadata)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config import ConfigError, option
+from toolkit.data.batches import cache_limit_option
 from toolkit.data.csv_files import read_csv, reject_rows
 from toolkit.data.splits import DataSplits, TimeOrderedSplit
 from toolkit.errors import InputError, InputTypeError
@@ -58,6 +59,7 @@ class PriceDataConfig:
         3, "Rolling-origin evaluation: also train on expanding windows and test on this many consecutive "
         "blocks (the last being the test period); 0 turns it off.", min=0, max=20
     )
+    cache_limit_mb: float = cache_limit_option()
 
     def __post_init__(self):
         if self.csv_paths and self.source != "csv":

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config import ConfigError, option
+from toolkit.data.batches import cache_limit_option
 from toolkit.data.csv_files import read_csv, reject_rows
 from toolkit.data.labels import check_class_names, class_ids, require_two_classes
 from toolkit.data.splits import (
@@ -51,6 +52,7 @@ class TextDataConfig:
     max_tokens: int = option(20_000, "Vocabulary size, padding and out-of-vocabulary tokens included.", min=3)
     max_length: int = option(400, "Tokens kept per text; the rest of a longer text is cut.", min=1)
     tfds_data_dir: str | None = option(None, "tensorflow-datasets data_dir, when source is tfds_imdb.")
+    cache_limit_mb: float = cache_limit_option()
 
     def __post_init__(self):
         if self.csv_path is not None and self.source != "csv":

@@ -56,9 +56,11 @@ class Pipeline(abc.ABC):
         """A run's held-out metrics, by split name (see `DataSplits.held_out`); plots of splits but `test` are prefixed."""
         return {name: self.evaluate(task, split, plots_dir, plot_prefix(name)) for name, split in data.held_out().items()}
 
-    def dataset(self, split: Split, model: TaskModel, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
-        """Batches of `split` for fitting `model.network`: inputs preprocessed once, then cached."""
-        return preprocessed_batches(split, model.preprocessor, batch_size, shuffle, seed)
+    def dataset(
+        self, split: Split, model: TaskModel, batch_size: int, shuffle: bool, seed: int = 0, cache_limit_mb: float | None = None
+    ) -> tf.data.Dataset:
+        """Batches of `split` for fitting `model.network`: inputs preprocessed once and cached, if they fit (see `preprocessed_batches`)."""
+        return preprocessed_batches(split, model.preprocessor, batch_size, shuffle, seed, cache_limit_mb=cache_limit_mb)
 
     @abc.abstractmethod
     def fine_tune_data(self, data, model: TaskModel) -> Split:

@@ -83,8 +83,14 @@ class CaptioningPipeline(Pipeline):
         # The embedding's mask reaches the metric, so padding is not counted.
         return [keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")]
 
-    def dataset(self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
-        """Batches of `((images, ids[:-1]), ids[1:])`; training draws one reference per image each epoch."""
+    def dataset(
+        self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0, cache_limit_mb: float | None = None
+    ) -> tf.data.Dataset:
+        """Batches of `((images, ids[:-1]), ids[1:])`; training draws one reference per image each epoch.
+
+        Nothing is preprocessed ahead of the network here (captions are
+        tokenized once, in memory), so `cache_limit_mb` has nothing to limit.
+        """
         return caption_pairs(split, model.preprocessor, batch_size, shuffle, seed)
 
     def fine_tune_data(self, data, model) -> Split:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+import tensorflow as tf
+
 from toolkit.config import section
-from toolkit.data.images import ImageDataConfig, load_image_splits
-from toolkit.data.splits import Split
+from toolkit.data.batches import preprocessed_batches
+from toolkit.data.images import ImageDataConfig, ImageFiles, in_memory, load_image_splits
+from toolkit.data.splits import DataSplits, Split
 from toolkit.evaluation.plots import plot_misclassified
 from toolkit.models.classical import ClassicalBaseline, FittedBaseline, image_baseline
 from toolkit.models.classifier import softmax_head
@@ -19,6 +23,10 @@ from toolkit.models.image_classifier import (
 from toolkit.pipelines.classification import ClassifierPipeline
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
+
+# A baseline fitted on images read from files sees at most this many (a seeded sample): scikit-learn
+# fits in memory, and a classical model gains little from more.
+BASELINE_IMAGES = 20_000
 
 
 @dataclass
@@ -54,9 +62,24 @@ class ImageClassificationPipeline(ClassifierPipeline):
     def baseline(self) -> ClassicalBaseline:
         return image_baseline()
 
+    def dataset(
+        self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0, cache_limit_mb: float | None = None
+    ) -> tf.data.Dataset:
+        """Batches of images and labels; images in files are read from disk as they stream, and kept if they fit the cache."""
+        read = split.inputs.read if isinstance(split.inputs, ImageFiles) else None
+        return preprocessed_batches(split, read, batch_size, shuffle, seed, cache_limit_mb=cache_limit_mb)
+
+    def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:
+        """As for any classifier; from image files, the baseline is fitted on at most `BASELINE_IMAGES` training images."""
+        baseline_data = dataclasses.replace(
+            data, train=in_memory(data.train, BASELINE_IMAGES), validation=in_memory(data.validation, BASELINE_IMAGES)
+        )
+        return super().evaluate_run(task, baseline_data, plots_dir)
+
     def evaluate(
         self, task, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: FittedBaseline | None = None
     ) -> dict:
+        split = in_memory(split)
         result, predictions = self.classification_report(task, split, plots_dir, prefix, baseline)
         if plots_dir is not None:
             plot_misclassified(

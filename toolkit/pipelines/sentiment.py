@@ -60,9 +60,11 @@ class SentimentPipeline(ClassifierPipeline):
     def build_task(self, config: SentimentConfig, data, preprocessor):
         return build_text_classifier(preprocessor, config.model, data.metadata["class_names"])
 
-    def dataset(self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+    def dataset(
+        self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0, cache_limit_mb: float | None = None
+    ) -> tf.data.Dataset:
         return preprocessed_batches(
-            split, model.preprocessor, batch_size, shuffle, seed, length_buckets=LENGTH_BUCKETS, length_of=word_count
+            split, model.preprocessor, batch_size, shuffle, seed, LENGTH_BUCKETS, length_of=word_count, cache_limit_mb=cache_limit_mb
         )
 
     def fine_tune_data(self, data, model) -> Split:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from toolkit.data import csv_files
 from toolkit.data.text import (
     TextDataConfig,
     load_movie_reviews,
@@ -55,6 +56,18 @@ def test_csv_with_named_labels_maps_them_in_sorted_order(tmp_path):
     texts, labels, names = load_text_csv(path, "review", "sentiment")
     assert texts.tolist() == ["great film", "awful", "fine"]
     assert names == ["neg", "pos"] and labels.tolist() == [1, 0, 1]
+
+
+def test_a_csv_is_read_in_chunks_keeping_only_the_text_and_label_columns(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_files, "CHUNK_ROWS", 2)
+    rows = "".join(f"{index},review {index},{'pos' if index % 2 else 'neg'},{'x' * 50}\n" for index in range(7))
+    path = write(tmp_path, "id,text,label,notes\n" + rows)
+    texts, labels, names = load_text_csv(path, "text", "label")
+    assert texts.tolist() == [f"review {index}" for index in range(7)]
+    assert names == ["neg", "pos"] and labels.tolist() == [index % 2 for index in range(7)]
+    path.write_text("text,label\n" + "".join(f"r{index},1\n" for index in range(5)) + ",0\n")
+    with pytest.raises(ValueError, match=r"column 'text': empty text on line\(s\) 7"):  # in the third chunk
+        load_text_csv(path, "text", "label", ["negative", "positive"])
 
 
 @pytest.mark.parametrize(

@@ -8,18 +8,24 @@ import pandas as pd
 
 from toolkit.errors import InputError
 
+# Rows parsed at a time when only some columns are kept: the parser then never holds the whole file.
+CHUNK_ROWS = 100_000
 
-def read_csv(path: str | Path, what: str) -> pd.DataFrame:
+
+def read_csv(path: str | Path, what: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Reads a CSV with pandas; only an empty cell counts as missing.
 
     Args:
         path: The file.
         what: What the file holds, for the message when it is missing, such as `"Price CSV"`.
+        columns: Keep only these columns, which the header must have: the
+            file is then read `CHUNK_ROWS` rows at a time, and the other
+            columns are dropped as it is read. `None` keeps every column.
 
     Raises:
         FileNotFoundError: If the file is missing.
-        InputError: If pandas cannot parse it, a column name repeats, or it has
-            no data rows, naming the file.
+        InputError: If pandas cannot parse it, a column name repeats, a
+            column of `columns` is missing, or it has no data rows, naming the file.
     """
     path = Path(path)
     if path.is_dir():
@@ -28,15 +34,23 @@ def read_csv(path: str | Path, what: str) -> pd.DataFrame:
         raise FileNotFoundError(f"{what} not found: {path}")
     try:
         header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise InputError(f"{path}: column(s) {', '.join(map(repr, repeated))} appear more than once in the header line.")
+        for column in columns or []:
+            if column not in header:
+                raise InputError(f"{path}: no column {column!r}; columns are {', '.join(map(str, header))}.")
         # Only an empty cell is missing: a review that reads "NA" or "None" is a text.
-        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        read = {"keep_default_na": False, "na_values": [""]}
+        if columns is None:
+            frame = pd.read_csv(path, **read)
+        else:
+            chunks = list(pd.read_csv(path, usecols=columns, chunksize=CHUNK_ROWS, **read))
+            frame = pd.concat(chunks) if chunks else pd.DataFrame(columns=columns)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty; expected a header line and data rows.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not a readable CSV: {error}") from None
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise InputError(f"{path}: column(s) {', '.join(map(repr, repeated))} appear more than once in the header line.")
     if frame.empty:
         raise InputError(f"{path}: no data rows, only the header line ({', '.join(map(str, frame.columns))}).")
     return frame

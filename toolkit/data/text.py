@@ -105,10 +105,7 @@ def load_text_csv(
             or labels of mixed types.
     """
     path = Path(path)
-    frame = read_csv(path, "Text CSV")
-    for column in (text_column, label_column):
-        if column not in frame.columns:
-            raise InputError(f"{path}: no column {column!r}; columns are {', '.join(map(str, frame.columns))}.")
+    frame = read_csv(path, "Text CSV", columns=[text_column, label_column])
     texts = frame[text_column]
     empty = texts.isna() | (texts.astype(str).str.strip() == "")
     reject_rows(path, text_column, empty, "empty text")

@@ -18,11 +18,13 @@ import os
 import re
 import sys
 import threading
+import traceback
 
 # absl/TensorFlow native info and warning lines: "I0000 00:00:1795534796.514455   31197 port.cc:153] ...".
 # Errors (E) and fatal lines (F) stay: they may be the only account of a crash.
 _NATIVE_LOG_LINE = re.compile(rb"^[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] ")
-# A task named alone on a line: what follows the coordination service's "Example stragglers:" line.
+# A task named alone on a line: the list that follows a native line such as the coordination service's
+# "Example stragglers:"; hidden only when that line was.
 _NATIVE_TASK_LIST_LINE = re.compile(rb"^/job:\w+/replica:\d+/task:\d+$")
 # Native lines logged as errors that are notices: oneDNN's fallback for a dtype it cannot speed up.
 _NATIVE_ERROR_NOTICE = re.compile(rb"^E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] oneDNN supports \w+ only on platforms with")
@@ -34,10 +36,7 @@ _NATIVE_NOTICES = (
 
 def is_native_log_line(line: bytes) -> bool:
     """Whether `line` is TensorFlow's or absl's native information or warning, rather than a message meant for the user."""
-    return (
-        bool(_NATIVE_LOG_LINE.match(line) or _NATIVE_ERROR_NOTICE.match(line) or _NATIVE_TASK_LIST_LINE.match(line.rstrip()))
-        or line.startswith(_NATIVE_NOTICES)
-    )
+    return bool(_NATIVE_LOG_LINE.match(line) or _NATIVE_ERROR_NOTICE.match(line)) or line.startswith(_NATIVE_NOTICES)
 
 
 def main() -> int:
@@ -48,6 +47,11 @@ def main() -> int:
         from toolkit.cli import main as cli_main
 
         status = cli_main(quiet=quiet)
+    except Exception:
+        if "TF_CONFIG" not in os.environ:
+            raise
+        traceback.print_exc()  # a bug's traceback, before the process of a cluster ends at once
+        status = 1
     finally:
         stop_filtering()
     from toolkit.cli import end_at_once_in_a_cluster
@@ -64,9 +68,11 @@ def _filter_standard_error():
     os.close(write_end)
 
     def forward() -> None:
+        hidden = False
         with os.fdopen(read_end, "rb") as lines:
             for line in lines:
-                if not is_native_log_line(line):
+                hidden = is_native_log_line(line) or (hidden and bool(_NATIVE_TASK_LIST_LINE.match(line.rstrip())))
+                if not hidden:
                     os.write(original, line)
 
     thread = threading.Thread(target=forward, name="toolkit-stderr-filter", daemon=True)

@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 import toolkit
-from toolkit import distribution, local_cluster
+from toolkit import distribution, local_cluster, run_directory
 from toolkit.distribution import WorkerRole, cluster_from_environment, distribution_strategy
 from toolkit.errors import InputError
 from toolkit.run_directory import TrainingFiles
@@ -104,8 +104,10 @@ def test_a_worker_resumes_from_the_chiefs_backup_and_writes_nothing_there(tmp_pa
     monkeypatch.undo()
     before = {path: path.read_bytes() for path in chief.rglob("*") if path.is_file()}
 
+    chief_history = json.loads((chief / "history.json").read_text())
     history = fit(model(), data, None, config, TrainingFiles(tmp_path / "worker", chief_root=chief))
-    assert len(history["loss"]) == 2, "epochs 3 and 4 only: the worker resumed where the chief's backup ended"
+    assert len(history["loss"]) == 4, "the chief's epochs 1 and 2, then the worker's 3 and 4, not 1 to 4 again"
+    assert history["loss"][:2] == chief_history["loss"]
     assert {path: path.read_bytes() for path in chief.rglob("*") if path.is_file()} == before
 
 
@@ -142,6 +144,7 @@ def test_two_local_workers_train_and_the_chief_writes_a_run_that_serves(two_work
     assert two_workers["status"] == 0, two_workers["output"][-3000:]
     run_dir = two_workers["root"] / "runs" / "sentiment" / "pair"
     assert f"Run written to {run_dir} by a cluster of 2 local workers." in two_workers["output"]
+    assert "/job:worker" not in two_workers["output"], "TensorFlow's own logging (a list of tasks) is hidden"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["distribution"]["strategy"] == "MultiWorkerMirroredStrategy"
     assert metrics["distribution"]["workers"] == metrics["distribution"]["replicas_in_sync"] == 2
@@ -182,11 +185,11 @@ def test_two_workers_reach_a_one_worker_runs_accuracy(two_workers, tmp_path):
 
 
 def test_a_killed_worker_stops_the_cluster_and_a_restart_resumes(tmp_path):
-    args = [
+    training = [
         "run", "sentiment", "--config", str(SMOKE), "--set", "data.max_examples=600", "model.ngram_bag.ngrams=0",
-        "trainer.epochs=3", "trainer.verbose=2", "--local-workers", "2",
-        "--output-dir", str(tmp_path / "runs"), "--run-name", "killed",
+        "trainer.epochs=3", "trainer.verbose=2",
     ]
+    args = [*training, "--local-workers", "2", "--output-dir", str(tmp_path / "runs"), "--run-name", "killed"]
     first = toolkit_command(*args, temporary=tmp_path)
     pids, output = {}, []
     for line in first.stdout:
@@ -198,12 +201,58 @@ def test_a_killed_worker_stops_the_cluster_and_a_restart_resumes(tmp_path):
     assert first.wait(timeout=300) == 1
     assert "toolkit run: error: worker 1 was killed by signal 9; the other workers were stopped" in "".join(output)
 
+    # A worker that cannot read the chief's backup (another output folder, as on storage that is not shared).
+    outputs = workers_of_a_cluster(
+        [
+            [*training, "trainer.distribution=multi_worker", "--output-dir", str(tmp_path / folder), "--run-name", "killed"]
+            for folder in ("runs", "elsewhere")
+        ],
+        tmp_path,
+    )
+    for status, output in outputs:
+        assert status == 2, output[-3000:]
+        assert "the workers would resume from different epochs (1, 0, by worker)" in output
+        assert "--output-dir must be storage every worker reads" in output
+
     second = toolkit_command(*args, temporary=tmp_path)
     resumed, _ = second.communicate(timeout=600)
     assert second.returncode == 0, resumed[-3000:]
-    assert re.findall(r"^\[worker 0\] Epoch \d/3", resumed, re.M)[0] == "[worker 0] Epoch 2/3", "it did not start over"
-    history = json.loads((tmp_path / "runs" / "sentiment" / "killed" / "history.json").read_text())
-    assert len(history["loss"]) == 3
+    for index in (0, 1):
+        first_epoch = re.findall(rf"^\[worker {index}\] Epoch \d/3", resumed, re.M)[0]
+        assert first_epoch == f"[worker {index}] Epoch 2/3", "it did not start over"
+    run_dir = tmp_path / "runs" / "sentiment" / "killed"
+    assert len(json.loads((run_dir / "history.json").read_text())["loss"]) == 3
+    checksum = json.loads((run_dir / "metrics.json").read_text())["distribution"]["weights_checksum"]
+    assert f"(weights checksum {checksum})" in resumed
+
+
+def workers_of_a_cluster(commands: list[list[str]], temporary: Path) -> list[tuple[int, str]]:
+    """Runs each command as one worker of a cluster on 127.0.0.1; returns each one's exit status and output."""
+    configs = local_cluster.tf_configs(local_cluster.free_ports(len(commands)))
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "toolkit_cli", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT, env={**os.environ, "TMPDIR": str(temporary), "TF_CONFIG": tf_config},
+        )
+        for command, tf_config in zip(commands, configs)
+    ]
+    return [(process.wait(timeout=300), process.stdout.read()) for process in processes]
+
+
+def test_workers_started_differently_or_without_the_chief_stop_with_a_message(tmp_path):
+    command = [
+        "run", "sentiment", "--config", str(SMOKE), "--output-dir", str(tmp_path), "--run-name", "r",
+        "--set", "trainer.distribution=multi_worker", "data.max_examples=200",
+    ]
+    outputs = workers_of_a_cluster([command, [*command, "trainer.learning_rate=0.5"]], tmp_path)
+    for status, output in outputs:
+        assert status == 2 and "Traceback" not in output, output[-3000:]
+        assert "worker(s) 1 were started with another config or other data than worker 0" in output
+
+    with run_directory.claim(tmp_path / "sentiment" / "r"):  # another process writes run r: the chief refuses
+        (chief_status, chief_output), (status, output) = workers_of_a_cluster([command, command], tmp_path)
+    assert chief_status == 2 and "another toolkit process" in chief_output
+    assert status == 2 and "worker(s) 0 of the cluster could not start the run (their output says why)" in output
 
 
 def test_a_mistake_is_reported_once_before_any_worker_starts(tmp_path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,13 +110,19 @@ def run(
     strategy = distribution.distribution_strategy(config.trainer.distribution)
     role = distribution.worker_role(strategy)
     run_dir = run_directory.run_path(output_dir, name, time.strftime("%Y%m%d-%H%M%S") if run_name is None else run_name)
-    slot_of_this_process = (
-        run_directory.claim(run_dir) if role.is_chief else run_directory.worker_slot(run_dir, role.name)
-    )
-    with slot_of_this_process as slot:
-        keras.utils.set_random_seed(config.trainer.seed)
-        data = pipeline.load_data(config)
-        work = slot.work(name, config, data.fingerprint(), fresh)
+    with contextlib.ExitStack() as held:
+        try:
+            slot = held.enter_context(
+                run_directory.claim(run_dir) if role.is_chief else run_directory.worker_slot(run_dir, role.name)
+            )
+            keras.utils.set_random_seed(config.trainer.seed)
+            data = pipeline.load_data(config)
+            fingerprint = data.fingerprint()
+            work = slot.work(name, config, fingerprint, fresh)
+        except Exception:
+            distribution.start_together(strategy, None)
+            raise
+        distribution.start_together(strategy, json.dumps([config_lib.to_dict(config), fingerprint], sort_keys=True))
         task, history, fit_seconds = _train(pipeline, config, data, work, strategy)
         folds = pipeline.walk_forward_folds(config) if isinstance(pipeline, WalkForwardEvaluation) else []
         fold_metrics = [_train_fold(pipeline, config, fold, work.fold(index), strategy, role) for index, fold in enumerate(folds)]

@@ -154,6 +154,43 @@ def sharded(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.with_options(options)
 
 
+def start_together(strategy: tf.distribute.Strategy, record: str | None) -> None:
+    """Checks that every worker could start the run, and started it alike; a single process passes at once.
+
+    Every worker calls it once it has claimed or joined the run and loaded
+    its data: with `None` if that failed (it then raises its own error), or
+    with a record of its config and data. Without it, a worker whose
+    partner failed to start would wait for it forever.
+
+    Args:
+        strategy: The run's strategy.
+        record: A digest of this worker's config and data, or `None` if it failed to start.
+
+    Raises:
+        InputError: In a worker that started, if another did not, or if
+            their records differ from the chief's.
+    """
+    if not is_multi_worker(strategy):
+        return
+    digest = 0 if record is None else int(hashlib.sha256(record.encode()).hexdigest()[:15], 16)
+    mine = tf.constant([[int(record is not None), digest]], tf.int64)
+    started, digests = strategy.gather(strategy.run(lambda: tf.identity(mine)), axis=0).numpy().T
+    if record is None:
+        return
+    failed = [str(index) for index, ok in enumerate(started) if not ok]
+    if failed:
+        raise InputError(
+            f"worker(s) {', '.join(failed)} of the cluster could not start the run (their output says why), so no "
+            "worker can train it."
+        )
+    differing = [str(index) for index, value in enumerate(digests) if value != digests[0]]
+    if differing:
+        raise InputError(
+            f"worker(s) {', '.join(differing)} were started with another config or other data than worker 0; every "
+            "worker must run the same command (--config, --set) on the same data."
+        )
+
+
 def wait_for_every_worker(strategy: tf.distribute.Strategy) -> None:
     """Returns once every worker has called it: a multi-worker run's processes end together, the chief's writes done.
 
@@ -207,6 +244,31 @@ class SameLogsOnEveryWorker(keras.callbacks.Callback):
         logs.update(zip(keys, means.numpy().tolist()))
 
 
+class SameStartOnEveryWorker(keras.callbacks.Callback):
+    """Refuses to train when the workers resume from different epochs: some could not read the chief's backup.
+
+    Put it after `BackupAndRestore`, which sets the epoch a resumed fit starts from.
+    """
+
+    def __init__(self, strategy: tf.distribute.Strategy, backup: Path):
+        super().__init__()
+        self.strategy = strategy
+        self.backup = backup
+
+    def on_train_begin(self, logs=None):
+        if not is_multi_worker(self.strategy):
+            return
+        # Keras' BackupAndRestore passes the restored epoch to `fit` through this attribute.
+        mine = tf.constant([self.model._initial_epoch or 0], tf.int64)
+        epochs = self.strategy.gather(self.strategy.run(lambda: tf.identity(mine)), axis=0).numpy().tolist()
+        if len(set(epochs)) > 1:
+            raise InputError(
+                f"the workers would resume from different epochs ({', '.join(map(str, epochs))}, by worker): some "
+                f"cannot read the chief's backup in {self.backup}. --output-dir must be storage every worker reads, "
+                "at the same path."
+            )
+
+
 @contextlib.contextmanager
 def keras_multi_worker_fit(strategy: tf.distribute.Strategy) -> Iterator[None]:
     """Works around two defects of Keras 3's TensorFlow trainer under a multi-worker strategy, while fitting.
@@ -217,10 +279,10 @@ def keras_multi_worker_fit(strategy: tf.distribute.Strategy) -> Iterator[None]:
     reduction dimension 0 for input with 0 dimensions" (`reduce_per_replica`
     reduces scalar metrics along a batch axis); tensorflow/tensorflow#72388.
     Inside this context the symbolic build takes the local shard of the
-    first batch (only shapes matter to it), and scalar logs are averaged
-    over the workers, so that every worker sees the same loss and metrics
-    and its callbacks (early stopping, the best checkpoint) decide alike.
-    Outside a multi-worker strategy it changes nothing.
+    first batch (only shapes matter to it), and each step's scalar logs
+    are averaged over the workers. (The epoch's logs Keras then computes
+    again from each worker's metrics; `SameLogsOnEveryWorker` averages
+    those.) Outside a multi-worker strategy it changes nothing.
     """
     if not is_multi_worker(strategy):
         yield

@@ -58,29 +58,31 @@ def run_local_workers(arguments: Sequence[str], workers: int) -> int:
     """
     if workers < 2:
         raise InputError(f"--local-workers: expected at least 2 workers, got {workers}.")
-    processes = []
-    for index, tf_config in enumerate(tf_configs(free_ports(workers))):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "toolkit_cli", *arguments],
-            env={**os.environ, "TF_CONFIG": tf_config},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        )
-        print(f"toolkit: started worker {index} of {workers} (pid {process.pid})", flush=True)
-        processes.append(process)
-    streams = [
-        threading.Thread(target=_stream, args=(process, f"[worker {index}] "), daemon=True)
-        for index, process in enumerate(processes)
-    ]
-    for stream in streams:
-        stream.start()
+    processes: list[subprocess.Popen] = []
+    streams: list[threading.Thread] = []
+    # A SIGTERM to this process stops the workers too, as Ctrl-C does.
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        for index, tf_config in enumerate(tf_configs(free_ports(workers))):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "toolkit_cli", *arguments],
+                env={**os.environ, "TF_CONFIG": tf_config},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,  # Ctrl-C reaches this process alone, which stops each worker once
+            )
+            processes.append(process)
+            print(f"toolkit: started worker {index} of {workers} (pid {process.pid})", flush=True)
+            streams.append(threading.Thread(target=_stream, args=(process, f"[worker {index}] "), daemon=True))
+            streams[-1].start()
         failed = _wait_for_all_or_first_failure(processes)
-    except KeyboardInterrupt:
+    except BaseException:
         _stop(processes)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     if failed is not None:
         _stop(processes)
     for stream in streams:
@@ -88,14 +90,20 @@ def run_local_workers(arguments: Sequence[str], workers: int) -> int:
     if failed is None:
         return 0
     index, status = failed
-    how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
-    print(
-        f"toolkit run: error: worker {index} {how}; the other workers were stopped. Run the same command again "
-        "(with the same --run-name) to resume from the last finished epoch.",
-        file=sys.stderr,
-        flush=True,
-    )
+    if status == 2:  # a user's mistake, which the worker has named; starting again as it was would repeat it
+        message = f"worker {index} stopped on the error above; the other workers were stopped."
+    else:
+        how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
+        message = (
+            f"worker {index} {how}; the other workers were stopped. Run the same command again (with the same "
+            "--run-name) to resume from the last finished epoch."
+        )
+    print(f"toolkit run: error: {message}", file=sys.stderr, flush=True)
     return status if status > 0 else 1
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _stream(process: subprocess.Popen, prefix: str) -> None:

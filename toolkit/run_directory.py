@@ -324,7 +324,12 @@ class WorkerSlot:
         self.folder = folder
 
     def work(self, pipeline: str, config: Any, data_fingerprint: str, fresh: bool = False) -> TrainingFiles:
-        """This worker's work folder, which resumes from the chief's (whose record the chief checks)."""
+        """This worker's work folder, which resumes from the chief's.
+
+        The arguments are those of `RunSlot.work`, and unused: the chief
+        checks its work folder's record and removes it for `fresh`, and the
+        workers check that they started alike (`distribution.start_together`).
+        """
         return TrainingFiles(self.folder / "work", chief_root=_hidden(self.run_dir, "work"))
 
 

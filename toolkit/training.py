@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 import warnings
 from dataclasses import dataclass
@@ -137,6 +138,9 @@ def fit(
         # Not a resume: logs left by an earlier run that finished training belong to that run.
         for stale in (files.history, files.training_log):
             stale.unlink(missing_ok=True)
+    if files.chief_root is not None and files.resumes_from.backup.exists() and files.resumes_from.history.exists():
+        # A worker resuming: the epochs before the resume are in the chief's history, which the NaN check reads.
+        shutil.copyfile(files.resumes_from.history, files.history)
     total_epochs = epochs or config.epochs
     # Before the history recorder, which then sees each epoch's learning rate.
     schedules = (
@@ -162,6 +166,7 @@ def fit(
         if files.chief_root is None
         else _RestoreOnly(str(files.resumes_from.backup))
     )
+    callbacks.append(distribution.SameStartOnEveryWorker(strategy, files.resumes_from.backup))
 
     with warnings.catch_warnings():
         # Keras warns at the end of every epoch of a dataset of unknown length (such as a

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 import toolkit
 from toolkit.data.batches import preprocessed_batches
@@ -22,15 +22,29 @@ def batches(dataset) -> list:
     return [(x.tolist(), y.tolist()) for x, y in dataset.as_numpy_iterator()]
 
 
+class CountingDouble:
+    """Doubles its input, and counts the examples it has preprocessed."""
+
+    def __init__(self):
+        self.calls = tf.Variable(0, dtype=tf.int64)
+
+    def __call__(self, x):
+        with tf.control_dependencies([self.calls.assign_add(1)]):
+            return x * 2
+
+
 def test_a_split_over_the_limit_streams_the_same_batches_in_the_same_order():
     split = Split(np.arange(300, dtype="float32").reshape(100, 3), np.arange(100))
-    preprocessor = keras.layers.Rescaling(2.0)
-    kept = preprocessed_batches(split, preprocessor, 8, shuffle=True, seed=3, cache_limit_mb=1)
+    kept_preprocessor, streamed_preprocessor = CountingDouble(), CountingDouble()
+    kept = preprocessed_batches(split, kept_preprocessor, 8, shuffle=True, seed=3, cache_limit_mb=1)
     with pytest.warns(Notice, match=r"100 preprocessed examples would take about 0 MiB, more than data.cache_limit_mb=1e-05"):
-        streamed = preprocessed_batches(split, preprocessor, 8, shuffle=True, seed=3, cache_limit_mb=1e-5)
+        streamed = preprocessed_batches(split, streamed_preprocessor, 8, shuffle=True, seed=3, cache_limit_mb=1e-5)
+    sampled = int(kept_preprocessor.calls.numpy())  # to estimate the size
     for epoch in range(2):  # reshuffled alike every epoch
         epoch_batches = batches(streamed)
         assert epoch_batches == batches(kept), f"epoch {epoch}"
+    assert int(kept_preprocessor.calls.numpy()) == sampled + 100, "kept: preprocessed once"
+    assert int(streamed_preprocessor.calls.numpy()) == sampled + 2 * 100, "streamed: preprocessed every epoch"
     assert sorted(y for _, ys in epoch_batches for y in ys) == list(range(100))
     (first_inputs, first_targets) = epoch_batches[0]
     assert first_inputs[0] == [2 * value for value in split.inputs[first_targets[0]]], "preprocessed, as it streams"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import warnings
@@ -166,6 +167,14 @@ class ImageFiles(np.ndarray):
 
     def __array_finalize__(self, source) -> None:
         self.image_shape = getattr(source, "image_shape", None)
+
+    def content_digest(self) -> bytes:
+        """A SHA-256 of the files' names, sizes and modification times, and the decoded shape: changes when they do."""
+        digest = hashlib.sha256(repr(self.image_shape).encode())
+        for path in self:
+            status = os.stat(path)
+            digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+        return digest.digest()
 
     def read(self, path: tf.Tensor) -> tf.Tensor:
         """The uint8 image in the file `path` (a string tensor), resized to `image_shape`."""

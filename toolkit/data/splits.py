@@ -87,6 +87,9 @@ class DataSplits:
 
 
 def _hash_values(digest, values) -> None:
+    if hasattr(values, "content_digest"):  # inputs kept on disk (`ImageFiles`) say what is in their files
+        digest.update(values.content_digest())
+        return
     if hasattr(values, "to_numpy"):
         values = values.to_numpy()
     if isinstance(values, np.ndarray) and values.dtype != object:

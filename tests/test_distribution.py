@@ -200,6 +200,8 @@ def test_a_killed_worker_stops_the_cluster_and_a_restart_resumes(tmp_path):
             os.kill(pids[1], signal.SIGKILL)
     assert first.wait(timeout=300) == 1
     assert "toolkit run: error: worker 1 was killed by signal 9; the other workers were stopped" in "".join(output)
+    assert "[worker 0] toolkit run: error: another worker of the cluster stopped" in "".join(output)
+    assert "Traceback" not in "".join(output)
 
     # A worker that cannot read the chief's backup (another output folder, as on storage that is not shared).
     outputs = workers_of_a_cluster(

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from toolkit import api, local_cluster, run_directory, strict_json, training
 from toolkit import config as config_lib
@@ -91,6 +92,16 @@ def main(argv: list[str] | None = None, quiet: bool = False) -> int:
         except KeyboardInterrupt:
             print(f"toolkit {args.command}: interrupted", file=sys.stderr)
             return 130
+        except _PEER_LOST as error:
+            if "TF_CONFIG" not in os.environ:
+                raise
+            print(
+                f"toolkit {args.command}: error: another worker of the cluster stopped or cannot be reached "
+                f"(TensorFlow's {type(error).__name__}), and this one cannot train on alone. Start every worker "
+                "again, with the same run name, to resume from the last finished epoch.",
+                file=sys.stderr,
+            )
+            return 1
         except (InputError, InputTypeError) as error:
             return _user_error(args.command, str(error))
         except _USERS_FILE_ERRORS as error:
@@ -119,6 +130,8 @@ def end_at_once_in_a_cluster(status: int) -> None:
         os._exit(status)
 
 
+# What a worker's collective operations raise when another worker of its cluster has gone.
+_PEER_LOST = (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.AbortedError)
 _USERS_FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 _FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
 

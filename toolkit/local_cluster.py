@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 from toolkit.errors import InputError
@@ -80,11 +81,15 @@ def run_local_workers(arguments: Sequence[str], workers: int) -> int:
         failed = _wait_for_all_or_first_failure(processes)
     except BaseException:
         _stop(processes)
+        for stream in streams:  # the workers' last words
+            stream.join(timeout=_STOP_SECONDS)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
     if failed is not None:
-        _stop(processes)
+        # The others lose their peer in the next collective operation and stop on their own, saying so;
+        # those still running after a while (waiting on something else) are asked to.
+        _stop(processes, grace=_STOP_SECONDS)
     for stream in streams:
         stream.join()
     if failed is None:
@@ -127,8 +132,11 @@ def _wait_for_all_or_first_failure(processes: list[subprocess.Popen]) -> tuple[i
     return None
 
 
-def _stop(processes: list[subprocess.Popen]) -> None:
-    """Asks every process still running to stop (as Ctrl-C would), and kills those that do not."""
+def _stop(processes: list[subprocess.Popen], grace: float = 0) -> None:
+    """Asks every process still running after `grace` seconds to stop (as Ctrl-C would), and kills those that do not."""
+    deadline = time.monotonic() + grace
+    while any(process.poll() is None for process in processes) and time.monotonic() < deadline:
+        time.sleep(0.2)
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

@@ -67,7 +67,11 @@ def preprocessed_batches(
     data = tf.data.Dataset.from_tensor_slices((split.inputs, split.targets))
     streams = False
     if preprocessor is not None:
-        preprocessed = data.map(lambda x, y: (preprocessor(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+
+        def preprocess(dataset: tf.data.Dataset) -> tf.data.Dataset:
+            return dataset.map(lambda x, y: (preprocessor(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+
+        preprocessed = preprocess(data)
         size = _mean_example_bytes(preprocessed) * len(split)
         streams = cache_limit_mb is not None and size > cache_limit_mb * 2**20
         data = data if streams else preprocessed.cache()
@@ -81,7 +85,7 @@ def preprocessed_batches(
         # The same seed and buffer draw the same order of examples, preprocessed or raw.
         data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
     if streams:
-        data = data.map(lambda x, y: (preprocessor(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        data = preprocess(data)
     if length_buckets is None:
         data = data.padded_batch(batch_size)
     else:

@@ -179,9 +179,7 @@ class ImageFiles(np.ndarray):
     def read(self, path: tf.Tensor) -> tf.Tensor:
         """The uint8 image in the file `path` (a string tensor), resized to `image_shape`."""
         height, width, channels = self.image_shape
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        image = tf.image.resize(image, (height, width), method="bilinear")
-        return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+        return _resized_uint8(_decoded(path, channels), height, width)
 
     def decoded(self, batch_size: int = 256) -> np.ndarray:
         """Every image, read into memory: uint8 `(len(self), *image_shape)`."""
@@ -270,15 +268,21 @@ def read_image_files(paths: list[str | Path], image_shape: list[int] | tuple[int
                 f"{path}: {image.shape[0]}x{image.shape[1]} pixels, resized to {height}x{width}, the model's input.",
                 Notice, stacklevel=2,
             )
-            image = tf.image.resize(image, (height, width), method="bilinear")
-        pixels = np.clip(np.round(np.asarray(image, "float32")), 0, 255).astype("uint8")
+        pixels = _resized_uint8(image, height, width).numpy()
         images.append(pixels if channels else pixels[..., 0])
     return np.stack(images) if images else np.zeros((0, *image_shape), "uint8")
 
 
-def _decoded(path: Path, channels: int = 0) -> tf.Tensor:
+def _decoded(path: Path | tf.Tensor, channels: int = 0) -> tf.Tensor:
     """A file decoded by TensorFlow's decoder, the one Keras' directory loader uses; `channels` 0 keeps the file's own."""
-    return tf.io.decode_image(tf.io.read_file(str(path)), channels=channels, expand_animations=False)
+    contents = tf.io.read_file(path if isinstance(path, tf.Tensor) else str(path))
+    return tf.io.decode_image(contents, channels=channels, expand_animations=False)
+
+
+def _resized_uint8(image: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """`image` resized as Keras' directory loader resizes (bilinear; unchanged at its own size), as uint8."""
+    resized = tf.image.resize(image, (height, width), method="bilinear")
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
 def _decoder_reason(error: tf.errors.OpError) -> str:

@@ -6,12 +6,12 @@ import doctest
 
 import pytest
 
-from toolkit.layers import initial_state, lstm, simple_rnn
+from toolkit.layers import chrono_bias, initial_state, lstm, simple_rnn
 from toolkit.models import text_classifier
 from toolkit.preprocessing import captions, prices, text
 
 
-@pytest.mark.parametrize("module", [lstm, simple_rnn, initial_state, text, prices, captions, text_classifier], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [lstm, simple_rnn, initial_state, chrono_bias, text, prices, captions, text_classifier], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     results = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert results.attempted > 0

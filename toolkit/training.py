@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -14,7 +15,7 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from toolkit import distribution
+from toolkit import distribution, truncated_bptt
 from toolkit.config import ConfigError, option
 from toolkit.errors import Notice, TrainingDivergedError
 from toolkit.models.classifier import BranchEnsembleHead, Classifier
@@ -55,6 +56,12 @@ class TrainerConfig:
     )
     monitor: str = option("val_loss", "The quantity early stopping and the best checkpoint watch.")
     seed: int = option(42, "Seed for weights, shuffling and dropout.")
+    truncated_bptt: int | None = option(
+        None, "Truncated backpropagation through time: fit each batch of sequences in chunks of this many steps, one "
+        "update each, the recurrent state carried from chunk to chunk and reset when new sequences begin; gradients "
+        "stop at chunk boundaries. For networks with a target at every step (text_generation); null: whole sequences.",
+        min=1,
+    )
     distribution: Literal["none", "mirrored", "multi_worker"] = option(
         "none", "tf.distribute strategy: none, mirrored (all local devices), or multi_worker (the cluster in "
         "TF_CONFIG; every worker runs the same command with the same --run-name, and the chief writes the run)."
@@ -68,6 +75,12 @@ class TrainerConfig:
         if self.clipnorm is not None and self.clipvalue is not None:
             raise ConfigError(
                 "trainer: set only one of clipnorm and clipvalue; Keras clips one way (set the other to null)."
+            )
+        if self.truncated_bptt is not None and self.distribution != "none":
+            raise ConfigError(
+                f"trainer: truncated_bptt carries each sequence's state from one batch to the next, which a "
+                f"distribution strategy does not keep on one replica; set trainer.distribution to none (it is "
+                f"{self.distribution}) or trainer.truncated_bptt to null."
             )
 
 
@@ -117,7 +130,9 @@ def fit(
     last finished epoch when started again with the same `work_dir`; the
     best epoch's weights by `config.monitor`, restored at the end;
     TensorBoard logs; the CSV log and the history. Training stops on a NaN
-    loss, and early if `config.early_stopping_patience` is set.
+    loss, and early if `config.early_stopping_patience` is set. With
+    `config.truncated_bptt`, batches are fitted in chunks of that many steps
+    (see `toolkit.truncated_bptt`).
 
     Args:
         model: A compiled, built model.
@@ -167,8 +182,16 @@ def fit(
         else _RestoreOnly(str(files.resumes_from.backup))
     )
     callbacks.append(distribution.SameStartOnEveryWorker(strategy, files.resumes_from.backup))
+    carried_state = contextlib.nullcontext()
+    if config.truncated_bptt is not None:
+        batch_size, chunks = truncated_bptt.chunks_per_sequence(train_data, config.truncated_bptt)
+        train_data = truncated_bptt.in_chunks(train_data, config.truncated_bptt)
+        if validation_data is not None:
+            validation_data = truncated_bptt.in_chunks(validation_data, config.truncated_bptt)
+        carried_state = truncated_bptt.carrying_state(model, batch_size)
+        callbacks.insert(1, truncated_bptt.ResetStateAtSequenceStart(truncated_bptt.recurrent_layers(model), chunks))
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), carried_state:
         # Keras warns at the end of every epoch of a dataset of unknown length (such as a
         # length-bucketed one) that it "ran out of data"; for those that is the normal end.
         warnings.filterwarnings("ignore", message="Your input ran out of data")

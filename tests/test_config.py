@@ -90,7 +90,7 @@ def test_saved_config_loads_back_equal(tmp_path):
     assert load_config(SentimentConfig, tmp_path / "saved.yaml") == config
 
 
-@pytest.mark.parametrize("name", ["sentiment", "stock", "image_classification", "captioning"])
+@pytest.mark.parametrize("name", ["sentiment", "stock", "image_classification", "captioning", "text_generation"])
 def test_each_pipelines_yaml_is_exactly_its_defaults(name):
     pipeline = get_pipeline(name)
     assert load_config(pipeline.config_class, CONFIGS / f"{name}.yaml") == pipeline.config_class()

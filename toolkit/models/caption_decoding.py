@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from toolkit.models.token_step import TokenStep
 from toolkit.preprocessing.captions import END_ID, PADDING_ID, START_ID
 
 
@@ -23,9 +24,7 @@ class CaptionDecoder:
 
     def __init__(self, network: keras.Model):
         self.encoder = network.state_encoder
-        self.embedding = network.embedding
-        self.cells = [layer.cell for layer in network.decoder_layers]
-        self.head = network.head
+        self.token_step = TokenStep(network.embedding, network.decoder_layers, network.head)
 
     def start(self, images: tf.Tensor) -> list[tf.Tensor]:
         """The decoder's initial states, `[h₁, c₁, h₂, c₂, …]`, from a batch of images."""
@@ -33,14 +32,8 @@ class CaptionDecoder:
 
     def step(self, tokens: tf.Tensor, states: list[tf.Tensor]) -> tuple[tf.Tensor, list[tf.Tensor]]:
         """Feeds one token per caption; returns next-token log-probabilities `(batch, vocabulary)` and the new states."""
-        # A lookup of the embedding table rather than a call, which would attach a padding mask the cells do not take.
-        x = tf.gather(self.embedding.embeddings, tokens)
-        new_states = []
-        for index, cell in enumerate(self.cells):
-            x, (h, c) = cell(x, states[2 * index : 2 * index + 2], training=False)
-            new_states += [h, c]
-        probabilities = self.head(x)
-        return tf.math.log(tf.maximum(probabilities, 1e-30)), new_states
+        probabilities, states = self.token_step(tokens, states)
+        return tf.math.log(tf.maximum(probabilities, 1e-30)), states
 
     def greedy(self, images: tf.Tensor, max_length: int) -> tuple[tf.Tensor, tf.Tensor]:
         """Picks the most likely word at each step.

@@ -1,0 +1,147 @@
+"""Text generation: a character-level LSTM language model trained with truncated BPTT, beside a Kneser–Ney n-gram model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from toolkit.config import option, section
+from toolkit.data.splits import DataSplits, Split
+from toolkit.data.text_stream import TextStream, TextStreamConfig, as_text_stream, load_text_stream
+from toolkit.evaluation import language_model
+from toolkit.models.ngram import KneserNeyNGrams
+from toolkit.models.text_generator import CharLanguageModel, CharLanguageModelConfig, TextGenerator, text_vectorizer
+from toolkit.pipelines.base import Pipeline
+from toolkit.registry import register_pipeline
+from toolkit.training import TrainerConfig
+
+
+@dataclass
+class GenerationConfig:
+    """How the served model samples, and the samples a run writes into its metrics."""
+
+    length: int = option(300, "Characters generated per prompt by `serve` and `toolkit predict`.", min=0, max=10_000)
+    temperature: float = option(0.8, "Sampling temperature of `serve` (0: always the most likely character).", min=0.0)
+    top_k: int = option(0, "Sample among the k most likely characters (0: all).", min=0)
+    sample_prompts: list[str] = option(["", "This movie was", "The acting"], "Prompts of the run's samples.")
+    sample_temperatures: list[float] = option([0.5, 0.8, 1.0], "Temperatures of the run's samples.")
+    sample_length: int = option(200, "Characters per sample.", min=1, max=10_000)
+
+
+@dataclass
+class TextGenerationConfig:
+    """The text generation pipeline's config: `configs/text_generation.yaml`."""
+
+    data: TextStreamConfig = section(TextStreamConfig, "The text stream and its contiguous split.")
+    model: CharLanguageModelConfig = section(CharLanguageModelConfig, "The network.")
+    generation: GenerationConfig = section(GenerationConfig, "Sampling.")
+    baseline_orders: list[int] = option(
+        [5, 6, 7, 8], "Orders n of the Kneser–Ney character n-gram baseline; the best on the validation text is kept."
+    )
+    trainer: TrainerConfig = section(
+        lambda: TrainerConfig(
+            epochs=6, batch_size=64, learning_rate=2e-3, truncated_bptt=100, early_stopping_patience=2,
+            learning_rate_schedule="cosine",
+        ),
+        "Compiling and fitting: batch_size streams of text, trained in chunks of truncated_bptt characters.",
+    )
+
+
+@register_pipeline
+class TextGenerationPipeline(Pipeline):
+    """Learns to continue text one character at a time; serves prompts → generated text.
+
+    The training text is read as `trainer.batch_size` contiguous streams,
+    side by side, and fitted with truncated BPTT: each update sees the next
+    `trainer.truncated_bptt` characters of every stream, starting from the
+    state the previous chunk ended in. Each run also fits a Kneser–Ney
+    n-gram model on the training text (its order chosen on the validation
+    text) and reports both models' bits per character on the same test
+    characters, with a verdict, and samples at several temperatures.
+    """
+
+    name = "text_generation"
+    config_class = TextGenerationConfig
+    task_class = TextGenerator
+
+    def load_data(self, config: TextGenerationConfig) -> DataSplits:
+        return load_text_stream(config.data)
+
+    def build_preprocessor(self, config: TextGenerationConfig, data: DataSplits):
+        return text_vectorizer(data.train.text, config.data.max_vocabulary)
+
+    def build_task(self, config: TextGenerationConfig, data: DataSplits, preprocessor) -> TextGenerator:
+        network = CharLanguageModel(preprocessor.vocabulary_size(), config.model)
+        generation = config.generation
+        return TextGenerator(network, preprocessor, generation.length, generation.temperature, generation.top_k)
+
+    def default_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def default_metrics(self) -> list:
+        return [keras.metrics.MeanMetricWrapper(language_model.bits_per_character, name="bits_per_character")]
+
+    def dataset(
+        self, split: Split, model: TextGenerator, batch_size: int, shuffle: bool, seed: int = 0, cache_limit_mb: float | None = None
+    ) -> tf.data.Dataset:
+        """The text as `batch_size` contiguous streams side by side: one batch `(streams, length)` of inputs and next characters.
+
+        Truncated BPTT (`trainer.truncated_bptt`) cuts it into chunks; the
+        streams are read in order every epoch, so `shuffle` has nothing to do.
+        """
+        inputs, targets = language_model.as_streams(character_ids(model, split), batch_size)
+        return tf.data.Dataset.from_tensors((inputs, targets))
+
+    def fine_tune_data(self, data, model: TextGenerator) -> TextStream:
+        """A `.txt` file, a folder of them, a string or a list of strings; the end of the text is held out."""
+        return as_text_stream(data)
+
+    def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:
+        """Test bits per character beside the n-gram baseline fitted on the training text; and samples."""
+        config = task.config
+        baseline, validation_scores = language_model.fit_ngram_baseline(
+            character_ids(task.model, data.train),
+            character_ids(task.model, data.validation),
+            task.model.network.vocabulary_size,
+            config.baseline_orders,
+        )
+        metrics = {name: self.evaluate(task, split, plots_dir, baseline=baseline) for name, split in data.held_out().items()}
+        metrics["test"]["baseline"] = {
+            "name": f"interpolated Kneser–Ney {baseline.order}-gram",
+            "fitted_on": "the training text",
+            "validation_bits_per_character_by_order": validation_scores,
+        }
+        generation = config.generation
+        metrics["samples"] = {
+            f"temperature {temperature:g}": dict(
+                zip(
+                    generation.sample_prompts,
+                    task.model.generate(generation.sample_prompts, generation.sample_length, temperature, generation.top_k),
+                )
+            )
+            for temperature in generation.sample_temperatures
+        }
+        return metrics
+
+    def evaluate(
+        self, task, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: KneserNeyNGrams | None = None
+    ) -> dict:
+        """Bits per character on `split`'s text; with a fitted n-gram `baseline`, both on the same characters and a verdict."""
+        inputs, targets = language_model.evaluation_streams(character_ids(task.model, as_text_stream(split)))
+        network_log2 = language_model.network_log2_probabilities(task.network, inputs, targets)
+        result = {"characters": int(targets.size), "bits_per_character": float(-np.mean(network_log2))}
+        if baseline is not None:
+            baseline_log2 = language_model.ngram_log2_probabilities(baseline, inputs, targets)
+            compared = language_model.comparison(network_log2, baseline_log2, f"the Kneser–Ney {baseline.order}-gram model")
+            result.update(compared)
+            result["headline"] = compared
+        return result
+
+
+def character_ids(model: TextGenerator, split: Split) -> np.ndarray:
+    """A text stream's character ids, by the task's own vocabulary."""
+    return model.preprocessor(tf.constant([split.inputs[0]]))[0].numpy()

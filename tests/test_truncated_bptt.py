@@ -10,13 +10,15 @@ import tensorflow as tf
 from toolkit import truncated_bptt
 from toolkit.config import ConfigError
 from toolkit.layers import LSTM, SimpleRNNCell
+from toolkit.layers import lstm as lstm_module
+from toolkit.layers.lstm_recurrence import trainable_lstm_recurrence
 from toolkit.training import TrainerConfig, fit
 
 BATCH, LENGTH, FEATURES = 4, 12, 3
 
 RECURRENT = {
     # Our LSTM trains through its hand-written backward pass; the vanilla cell through Keras' loop.
-    "lstm": lambda: LSTM(6, return_sequences=True, seed=1),
+    "lstm": lambda: LSTM(6, return_sequences=True, seed=1, use_cudnn=False),
     "vanilla": lambda: keras.layers.RNN(SimpleRNNCell(6), return_sequences=True),
 }
 
@@ -31,13 +33,18 @@ def sequences(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=(BATCH, LENGTH, FEATURES)).astype("float32"), rng.normal(size=(BATCH, LENGTH, 2)).astype("float32")
 
 
-def fitted_weights(kind: str, chunk_length: int | None, tmp_path) -> list[np.ndarray]:
+def fitted(kind: str, chunk_length: int | None, tmp_path) -> keras.Model:
+    """The model after one epoch of SGD on one batch, fitted by `training.fit`."""
     model = sequence_model(kind)
     model.compile(keras.optimizers.SGD(0.1), loss="mse")
     data = tf.data.Dataset.from_tensor_slices(sequences()).batch(BATCH, drop_remainder=True)
     config = TrainerConfig(epochs=1, clipnorm=None, early_stopping_patience=None, truncated_bptt=chunk_length, verbose=0)
     fit(model, data, None, config, tmp_path / f"{kind}-{chunk_length}")
-    return [weight.numpy() for weight in model.weights]
+    return model
+
+
+def fitted_weights(kind: str, chunk_length: int | None, tmp_path) -> list[np.ndarray]:
+    return [weight.numpy() for weight in fitted(kind, chunk_length, tmp_path).weights]
 
 
 @pytest.mark.parametrize("kind", RECURRENT)
@@ -47,8 +54,31 @@ def test_one_chunk_of_the_whole_length_is_full_bptt(kind, tmp_path):
         np.testing.assert_allclose(chunked, full, rtol=1e-5, atol=1e-6)
 
 
+def test_fit_in_chunks_is_one_update_per_chunk_from_the_carried_state(tmp_path):
+    chunk_length = 4
+    by_fit = fitted("lstm", chunk_length, tmp_path)
+    assert int(by_fit.optimizer.iterations) == LENGTH // chunk_length
+    # The same updates by hand: each chunk from the state the previous one ended in, no gradient across.
+    model, (inputs, targets) = sequence_model("lstm"), sequences()
+    optimizer = keras.optimizers.SGD(0.1)
+    with truncated_bptt.carrying_state(model, BATCH):
+        for start in range(0, LENGTH, chunk_length):
+            chunk = slice(start, start + chunk_length)
+            with tf.GradientTape() as tape:
+                loss = keras.losses.mean_squared_error(targets[:, chunk], model(inputs[:, chunk], training=True))
+                loss = tf.reduce_mean(loss)
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
+    for expected, actual in zip(model.weights, by_fit.weights):
+        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("kind", RECURRENT)
-def test_no_gradient_reaches_inputs_more_than_k_steps_before_the_loss(kind):
+def test_no_gradient_reaches_inputs_more_than_k_steps_before_the_loss(kind, monkeypatch):
+    handwritten_calls = []
+    monkeypatch.setattr(
+        lstm_module, "trainable_lstm_recurrence",
+        lambda *args: handwritten_calls.append(1) or trainable_lstm_recurrence(*args),
+    )
     model, (inputs, _) = sequence_model(kind), sequences()
     inputs = tf.constant(inputs)
     chunk_length = 4
@@ -61,6 +91,8 @@ def test_no_gradient_reaches_inputs_more_than_k_steps_before_the_loss(kind):
     norms = np.linalg.norm(gradient, axis=(0, 2))
     assert np.all(norms[: LENGTH - chunk_length] == 0.0)
     assert np.all(norms[LENGTH - chunk_length :] > 0.0)
+    # Our LSTM took its hand-written backward pass, once per chunk.
+    assert len(handwritten_calls) == (LENGTH // chunk_length if kind == "lstm" else 0)
 
 
 @pytest.mark.parametrize("kind", RECURRENT)
@@ -107,6 +139,12 @@ def test_refuses_a_bidirectional_layer():
     model = keras.Sequential([keras.Input((None, 3)), keras.layers.Bidirectional(LSTM(4, return_sequences=True))])
     with pytest.raises(ConfigError, match="layer 'bidirectional.*' \\(Bidirectional\\) cannot carry its state"):
         truncated_bptt.recurrent_layers(model)
+
+
+def test_refuses_validation_batches_of_another_size():
+    validation = tf.data.Dataset.from_tensors((np.zeros((2, 10, 3), "float32"), np.zeros((2, 10, 2), "float32")))
+    with pytest.raises(ConfigError, match="validation batches hold 2 sequences, training batches 4"):
+        truncated_bptt.validation_chunks(validation, 5, batch_size=4)
 
 
 def test_refuses_a_distribution_strategy():

@@ -185,11 +185,15 @@ def fit(
     carried_state = contextlib.nullcontext()
     if config.truncated_bptt is not None:
         batch_size, chunks = truncated_bptt.chunks_per_sequence(train_data, config.truncated_bptt)
-        train_data = truncated_bptt.in_chunks(train_data, config.truncated_bptt)
+        validation_chunks = None
         if validation_data is not None:
+            validation_chunks = truncated_bptt.validation_chunks(validation_data, config.truncated_bptt, batch_size)
             validation_data = truncated_bptt.in_chunks(validation_data, config.truncated_bptt)
+        train_data = truncated_bptt.in_chunks(train_data, config.truncated_bptt)
         carried_state = truncated_bptt.carrying_state(model, batch_size)
-        callbacks.insert(1, truncated_bptt.ResetStateAtSequenceStart(truncated_bptt.recurrent_layers(model), chunks))
+        callbacks.insert(
+            1, truncated_bptt.ResetStateAtSequenceStart(truncated_bptt.recurrent_layers(model), chunks, validation_chunks)
+        )
 
     with warnings.catch_warnings(), carried_state:
         # Keras warns at the end of every epoch of a dataset of unknown length (such as a

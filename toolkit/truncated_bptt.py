@@ -12,7 +12,7 @@ way. This is Williams & Peng's TBPTT(k, k) (1990): each update
 backpropagates through the last k steps only, however long the sequence.
 
 The recurrent layers run as they always do, so our `LSTM` trains through
-its hand-written backward pass. What it needs of a network and its data:
+its hand-written backward pass on a CPU (and through cuDNN on a GPU). What it needs of a network and its data:
 sequences of one static length and batch size, a target at every step
 (a language model's next tokens), and plain recurrent layers running
 forwards (not `Bidirectional`, whose backward direction needs the future).
@@ -76,7 +76,9 @@ def chunks_per_sequence(dataset: tf.data.Dataset, chunk_length: int) -> tuple[in
         )
     if length < chunk_length:
         raise ConfigError(
-            f"trainer.truncated_bptt: chunks of {chunk_length} steps are longer than the sequences, of {length} steps."
+            f"trainer.truncated_bptt: chunks of {chunk_length} steps are longer than the sequences, of {length} steps. "
+            "Give longer sequences (for text generation: more text, or fewer streams with a smaller "
+            "trainer.batch_size), or set trainer.truncated_bptt lower."
         )
     return batch_size, length // chunk_length
 
@@ -86,16 +88,22 @@ def in_chunks(dataset: tf.data.Dataset, chunk_length: int) -> tf.data.Dataset:
 
     The last `T mod k` steps of each sequence are left out.
     """
-    _, chunks = chunks_per_sequence(dataset, chunk_length)
+    batch_size, chunks = chunks_per_sequence(dataset, chunk_length)
 
     def cut(*values):
+        # (batch, chunks · k, …) → (chunks, batch, k, …): one slice per chunk.
         pieces = [
-            tf.stack([value[:, index * chunk_length : (index + 1) * chunk_length] for index in range(chunks)])
+            tf.experimental.numpy.swapaxes(
+                tf.reshape(value[:, : chunks * chunk_length], [batch_size, chunks, chunk_length, *value.shape[2:]]), 0, 1
+            )
             for value in values
         ]
         return tf.data.Dataset.from_tensor_slices(tuple(pieces))
 
-    return dataset.flat_map(cut)
+    chunked = dataset.flat_map(cut)
+    batches = int(dataset.cardinality())
+    # Known to Keras, an epoch's length spares it a last step that only finds the data exhausted.
+    return chunked.apply(tf.data.experimental.assert_cardinality(batches * chunks)) if batches >= 0 else chunked
 
 
 @contextlib.contextmanager
@@ -136,22 +144,39 @@ class ResetStateAtSequenceStart(keras.callbacks.Callback):
 
     Args:
         layers: The stateful recurrent layers.
-        chunks: Chunks per sequence: a new batch of sequences begins every
-            `chunks` batches, in training and in validation alike.
+        chunks: Chunks per training sequence: a new batch of sequences
+            begins every `chunks` training batches.
+        validation_chunks: The same for validation; `chunks` if `None`.
     """
 
-    def __init__(self, layers: list[keras.layers.RNN], chunks: int):
+    def __init__(self, layers: list[keras.layers.RNN], chunks: int, validation_chunks: int | None = None):
         super().__init__()
         self.layers = layers
         self.chunks = chunks
+        self.validation_chunks = chunks if validation_chunks is None else validation_chunks
 
-    def _reset_at(self, batch: int) -> None:
-        if batch % self.chunks == 0:
+    def _reset_at(self, batch: int, chunks: int) -> None:
+        if batch % chunks == 0:
             for layer in self.layers:
                 layer.reset_state()
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._reset_at(batch)
+        self._reset_at(batch, self.chunks)
 
     def on_test_batch_begin(self, batch, logs=None):
-        self._reset_at(batch)
+        self._reset_at(batch, self.validation_chunks)
+
+
+def validation_chunks(validation_data: tf.data.Dataset, chunk_length: int, batch_size: int) -> int:
+    """Chunks per validation sequence, after checking that validation batches hold as many sequences as training ones.
+
+    Raises:
+        ConfigError: For another batch size: the carried states are one per training sequence.
+    """
+    validation_batch_size, chunks = chunks_per_sequence(validation_data, chunk_length)
+    if validation_batch_size != batch_size:
+        raise ConfigError(
+            f"trainer.truncated_bptt: validation batches hold {validation_batch_size} sequences, training batches "
+            f"{batch_size}; the state carried from chunk to chunk is one per sequence, so they must be equal."
+        )
+    return chunks

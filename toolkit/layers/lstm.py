@@ -18,6 +18,7 @@ from toolkit.layers.cell_options import (
     check_rate,
     serialize_weight_options,
 )
+from toolkit.layers.chrono_bias import ChronoBias
 from toolkit.layers.compiled_inference import can_compile, compiled_or_uncompiled
 from toolkit.layers.lstm_recurrence import lstm_recurrence, trainable_lstm_recurrence
 
@@ -113,6 +114,10 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
     ):
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"LSTMCell: `units` must be a positive integer, got {units!r}.")
+        if unit_forget_bias and isinstance(bias_initializer, ChronoBias):
+            raise ValueError(
+                "LSTMCell: ChronoBias sets every gate's bias, the forget gate's included; pass unit_forget_bias=False with it."
+            )
         super().__init__(**kwargs)
         self.units = units
         self.activation = activations.get(activation)

@@ -2,10 +2,11 @@
 
 NLTK's `KneserNeyInterpolated` computes one probability at a time in
 Python, far too slowly for the hundreds of thousands of characters a test
-text holds. This model is the same estimator (Chen & Goodman, 1999,
-interpolated Kneser–Ney with one absolute discount per order), with every
-n-gram of a text encoded as one integer, so that counting is `np.unique`
-and looking up is `np.searchsorted`, for all positions at once.
+text holds. This model is interpolated Kneser–Ney as Chen & Goodman (1999)
+give it, with one absolute discount per order estimated from the counts
+(NLTK fixes one discount, 0.1), and with every n-gram of a text encoded
+as one integer, so that counting is `np.unique` and looking up is
+`np.searchsorted`, for all positions at once.
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ class KneserNeyNGrams:
             targets: `(rows,)` tokens.
             available: `(rows,)` how many of the context's last tokens are
                 real (a text's first characters have fewer before them); all
-                of them by default.
+                of them by default. A row with fewer gets the distribution of
+                the longest order its context fills, which (below `n`) is a
+                continuation-count one, as inside the full model.
         """
         contexts = np.asarray(contexts, "int64").reshape(len(targets), self.order - 1)
         targets = np.asarray(targets, "int64")

@@ -96,8 +96,8 @@ class TaskModel(keras.Model):
         spec = self.raw_input_spec()
         return checked_batch(raw_inputs, spec, f"{spec.dtype.name} inputs")
 
-    def _outputs_of_any_batch(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
-        """`serving_outputs`, and for an empty batch, empty outputs of the same kinds.
+    def _outputs_of_any_batch(self, inputs: tf.Tensor, outputs_of=None) -> dict[str, tf.Tensor]:
+        """`outputs_of(inputs)` (by default `serving_outputs`), and for an empty batch, empty outputs of the same kinds.
 
         Many layers cannot run on zero examples (batch norm, a beam search's
         tensor lists), so an empty batch is served one placeholder input whose
@@ -108,7 +108,7 @@ class TaskModel(keras.Model):
         placeholder = tf.fill(tf.concat([[1], tf.shape(inputs)[1:]], axis=0), placeholder_value)
         batch_shape = tf.TensorShape([None]).concatenate(inputs.shape[1:])
         batch = tf.ensure_shape(tf.cond(count > 0, lambda: inputs, lambda: placeholder), batch_shape)
-        return {name: output[:count] for name, output in self.serving_outputs(batch).items()}
+        return {name: output[:count] for name, output in (outputs_of or self.serving_outputs)(batch).items()}
 
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:
         """What `serve` returns for a batch tensor of raw inputs, in TensorFlow ops (traced into the SavedModel)."""

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from toolkit.config import option, section
+from toolkit.config import ConfigError, option, section
 from toolkit.data.splits import DataSplits, Split
 from toolkit.data.text_stream import TextStream, TextStreamConfig, as_text_stream, load_text_stream
 from toolkit.evaluation import language_model
@@ -44,11 +44,28 @@ class TextGenerationConfig:
     )
     trainer: TrainerConfig = section(
         lambda: TrainerConfig(
-            epochs=6, batch_size=64, learning_rate=2e-3, truncated_bptt=100, early_stopping_patience=2,
+            epochs=6, batch_size=64, learning_rate=3e-3, truncated_bptt=50, early_stopping_patience=2,
             learning_rate_schedule="cosine",
         ),
         "Compiling and fitting: batch_size streams of text, trained in chunks of truncated_bptt characters.",
     )
+
+    def __post_init__(self):
+        if not self.baseline_orders or min(self.baseline_orders) < 1:
+            raise ConfigError(f"baseline_orders: give one or more orders n of at least 1, got {self.baseline_orders}.")
+        too_long = [order for order in self.baseline_orders if float(self.data.max_vocabulary) ** order >= 2**62]
+        if too_long:
+            raise ConfigError(
+                f"baseline_orders: {too_long[0]}-grams over data.max_vocabulary={self.data.max_vocabulary} characters do "
+                "not fit one 64-bit code each; give lower orders or a smaller vocabulary."
+            )
+        if min(self.generation.sample_temperatures, default=0.0) < 0:
+            raise ConfigError(f"generation.sample_temperatures: expected 0 or more, got {self.generation.sample_temperatures}.")
+        if self.trainer.truncated_bptt is None:
+            raise ConfigError(
+                "trainer.truncated_bptt: text_generation reads each stream of text whole, tens of thousands of characters; "
+                "give a chunk length (50 by default) rather than null."
+            )
 
 
 @register_pipeline
@@ -93,7 +110,7 @@ class TextGenerationPipeline(Pipeline):
         Truncated BPTT (`trainer.truncated_bptt`) cuts it into chunks; the
         streams are read in order every epoch, so `shuffle` has nothing to do.
         """
-        inputs, targets = language_model.as_streams(character_ids(model, split), batch_size)
+        inputs, targets = language_model.as_streams(model.character_ids(split.text), batch_size)
         return tf.data.Dataset.from_tensors((inputs, targets))
 
     def fine_tune_data(self, data, model: TextGenerator) -> TextStream:
@@ -104,8 +121,8 @@ class TextGenerationPipeline(Pipeline):
         """Test bits per character beside the n-gram baseline fitted on the training text; and samples."""
         config = task.config
         baseline, validation_scores = language_model.fit_ngram_baseline(
-            character_ids(task.model, data.train),
-            character_ids(task.model, data.validation),
+            task.model.character_ids(data.train.text),
+            task.model.character_ids(data.validation.text),
             task.model.network.vocabulary_size,
             config.baseline_orders,
         )
@@ -131,7 +148,7 @@ class TextGenerationPipeline(Pipeline):
         self, task, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: KneserNeyNGrams | None = None
     ) -> dict:
         """Bits per character on `split`'s text; with a fitted n-gram `baseline`, both on the same characters and a verdict."""
-        inputs, targets = language_model.evaluation_streams(character_ids(task.model, as_text_stream(split)))
+        inputs, targets = language_model.evaluation_streams(task.model.character_ids(as_text_stream(split).text))
         network_log2 = language_model.network_log2_probabilities(task.network, inputs, targets)
         result = {"characters": int(targets.size), "bits_per_character": float(-np.mean(network_log2))}
         if baseline is not None:
@@ -141,7 +158,3 @@ class TextGenerationPipeline(Pipeline):
             result["headline"] = compared
         return result
 
-
-def character_ids(model: TextGenerator, split: Split) -> np.ndarray:
-    """A text stream's character ids, by the task's own vocabulary."""
-    return model.preprocessor(tf.constant([split.inputs[0]]))[0].numpy()

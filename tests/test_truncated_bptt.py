@@ -103,7 +103,7 @@ def test_the_carried_state_is_that_of_one_uninterrupted_pass(kind):
         chunks = [model(inputs[:, start : start + 5]).numpy() for start in (0, 5, 10)]
         carried_h = layers[0].states[0].numpy()
     np.testing.assert_allclose(np.concatenate(chunks, axis=1), whole, rtol=1e-5, atol=1e-6)
-    recurrent = keras.Model(model.inputs, model.layers[0].output)
+    recurrent = keras.Model(model.inputs[0], model.layers[0].output)
     np.testing.assert_allclose(carried_h, recurrent(inputs).numpy()[:, -1], rtol=1e-5, atol=1e-6)
     # Afterwards the layer is as it was: each call starts from zeros again.
     np.testing.assert_allclose(model(inputs).numpy(), whole, rtol=1e-6)

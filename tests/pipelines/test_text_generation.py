@@ -127,6 +127,13 @@ def test_fine_tune_refuses_text_too_short_for_the_chunks(trained):
         toolkit.load(trained.run_dir).fine_tune("too short for sixteen streams of fifty characters", epochs=1)
 
 
+def test_evaluating_too_little_text_is_refused(trained):
+    with pytest.raises(InputError, match=r"data: 1 character\(s\); bits per character need at least 2"):
+        trained.task.evaluate("a")
+    with pytest.raises(InputError, match="data: no text"):
+        trained.task.evaluate("")
+
+
 def test_held_out_text_is_the_end_of_the_stream():
     kept, held = TextStream("abcdefghij").holdout(0.3, seed=0)
     assert (kept.text, held.text) == ("abcdefg", "hij")

@@ -101,7 +101,7 @@ def as_text_stream(data) -> TextStream:
     """
     if isinstance(data, TextStream):
         return data
-    if isinstance(data, Path) or (isinstance(data, str) and (data.endswith(".txt") or Path(data).is_dir())):
+    if isinstance(data, Path) or (isinstance(data, str) and data and (data.endswith(".txt") or Path(data).is_dir())):
         return TextStream(read_text_files(data))
     if isinstance(data, str):
         texts = [data]

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from scipy import stats
 
+from toolkit.errors import InputError
 from toolkit.evaluation.verdict import verdict_verb
 from toolkit.models.ngram import KneserNeyNGrams
 
@@ -36,8 +37,30 @@ def as_streams(ids: np.ndarray, streams: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluation_streams(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out ids as up to `EVALUATION_STREAMS` rows of at least 256 characters (one row for a short text)."""
+    """Held-out ids as up to `EVALUATION_STREAMS` rows of at least 256 characters (one row for a short text).
+
+    Raises:
+        InputError: For fewer than 2 characters: nothing to predict from.
+    """
+    if len(ids) < 2:
+        raise InputError(
+            f"data: {len(ids)} character(s); bits per character need at least 2, one to read and one to predict."
+        )
     return as_streams(ids, max(1, min(EVALUATION_STREAMS, (len(ids) - 1) // 256)))
+
+
+def report(network: keras.Model, ids: np.ndarray, baseline: KneserNeyNGrams | None = None) -> dict:
+    """A held-out text's bits per character; with a fitted n-gram `baseline`, both on the same characters and a verdict."""
+    inputs, targets = evaluation_streams(ids)
+    network_log2 = network_log2_probabilities(network, inputs, targets)
+    result = {"characters": int(targets.size), "bits_per_character": float(-np.mean(network_log2))}
+    if baseline is not None:
+        compared = comparison(
+            network_log2, ngram_log2_probabilities(baseline, inputs, targets), f"the Kneser–Ney {baseline.order}-gram model"
+        )
+        result.update(compared)
+        result["headline"] = compared
+    return result
 
 
 def network_log2_probabilities(network: keras.Model, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:

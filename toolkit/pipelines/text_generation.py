@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from toolkit.config import ConfigError, option, section
@@ -148,13 +147,5 @@ class TextGenerationPipeline(Pipeline):
         self, task, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: KneserNeyNGrams | None = None
     ) -> dict:
         """Bits per character on `split`'s text; with a fitted n-gram `baseline`, both on the same characters and a verdict."""
-        inputs, targets = language_model.evaluation_streams(task.model.character_ids(as_text_stream(split).text))
-        network_log2 = language_model.network_log2_probabilities(task.network, inputs, targets)
-        result = {"characters": int(targets.size), "bits_per_character": float(-np.mean(network_log2))}
-        if baseline is not None:
-            baseline_log2 = language_model.ngram_log2_probabilities(baseline, inputs, targets)
-            compared = language_model.comparison(network_log2, baseline_log2, f"the Kneser–Ney {baseline.order}-gram model")
-            result.update(compared)
-            result["headline"] = compared
-        return result
+        return language_model.report(task.network, task.model.character_ids(as_text_stream(split).text), baseline)
 

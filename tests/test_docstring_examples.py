@@ -6,12 +6,17 @@ import doctest
 
 import pytest
 
-from toolkit.layers import chrono_bias, initial_state, lstm, simple_rnn
-from toolkit.models import ngram, text_classifier
+from toolkit.layers import chrono_bias, initial_state, lstm, mirror_images, simple_rnn
+from toolkit.models import classifier, label_smoothing, ngram, text_classifier
 from toolkit.preprocessing import captions, prices, text
 
+MODULES = [
+    lstm, simple_rnn, initial_state, chrono_bias, mirror_images, text, prices, captions, text_classifier, ngram,
+    classifier, label_smoothing,
+]
 
-@pytest.mark.parametrize("module", [lstm, simple_rnn, initial_state, chrono_bias, text, prices, captions, text_classifier, ngram], ids=lambda m: m.__name__)
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     results = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert results.attempted > 0

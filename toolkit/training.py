@@ -18,7 +18,8 @@ import tensorflow as tf
 from toolkit import distribution, truncated_bptt
 from toolkit.config import ConfigError, option
 from toolkit.errors import Notice, TrainingDivergedError
-from toolkit.models.classifier import BranchEnsembleHead, Classifier
+from toolkit.models.classifier import BranchEnsembleHead, Classifier, choose_branch_weights
+from toolkit.models.label_smoothing import with_label_smoothing
 from toolkit.models.task import TaskModel
 from toolkit.run_directory import TrainingFiles
 
@@ -50,6 +51,10 @@ class TrainerConfig:
     )
     clipvalue: float | None = option(None, "Clip each gradient element to [-v, v]. null turns it off.", min=0.0)
     loss: str | None = option(None, "A Keras loss name; null takes the pipeline's default.")
+    label_smoothing: float = option(
+        0.0, "Label smoothing of a classifier's targets: each spreads this share of its weight evenly over all "
+        "classes. For the classifiers' default loss only; 0 turns it off.", min=0.0, max=0.99,
+    )
     metrics: list[str] | None = option(None, "Keras metric names; null takes the pipeline's defaults.")
     early_stopping_patience: int | None = option(
         2, "Stop after this many epochs without improvement of `monitor`; null turns it off.", min=0
@@ -105,11 +110,13 @@ def compile_model(
 ) -> keras.Model:
     """Compiles `model` with the configured optimizer, loss and metrics.
 
-    The config's `loss` and `metrics` win over the pipeline's defaults.
+    The config's `loss` and `metrics` win over the pipeline's defaults; a
+    `label_smoothing` other than 0 smooths the loss's targets.
     """
+    loss = config.loss or default_loss
     model.compile(
         optimizer=make_optimizer(config, learning_rate),
-        loss=config.loss or default_loss,
+        loss=with_label_smoothing(loss, config.label_smoothing) if config.label_smoothing else loss,
         metrics=config.metrics if config.metrics is not None else default_metrics,
     )
     return model
@@ -272,8 +279,9 @@ def fit_task(
     A classifier with branches (a `BranchEnsembleHead`) has each branch
     fitted alone, one after the other, on its own logits, so that a branch
     that learns fast (and then overfits) cannot starve one that learns
-    slowly; its history holds each branch's logs, their keys prefixed with
-    its name. A killed run, started again, does not fit again a branch whose
+    slowly; then, given validation data, each branch's weight in the
+    ensemble is chosen on it (`choose_branch_weights`). Its history holds
+    each branch's logs, their keys prefixed with its name. A killed run, started again, does not fit again a branch whose
     fit had ended: it loads that branch's best weights.
 
     Args:
@@ -305,6 +313,8 @@ def fit_task(
         else:
             fit(network, train_data, validation_data, config, files, epochs)
             files.fitted.touch()
+    if validation_data is not None:
+        choose_branch_weights(model, validation_data)
     return work.gather_branches(list(branches))
 
 

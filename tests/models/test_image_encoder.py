@@ -25,6 +25,17 @@ def test_input_stage_rescales_adds_a_channel_and_augments_only_in_training():
     assert not np.allclose(stage(images, training=True).numpy()[..., 0], images / 255)
 
 
+def test_random_erasing_fills_a_rectangle_of_some_training_images_only():
+    raw = keras.Input((12, 12), dtype="uint8")
+    stage = keras.Model(raw, image_input_stage(raw, AugmentationConfig(flip="none", erasing=1.0)))
+    images = np.full((64, 12, 12), 128, "uint8")
+    np.testing.assert_allclose(stage(images, training=False).numpy()[..., 0], images / 255, atol=1e-6)
+    changed = ~np.isclose(stage(images, training=True).numpy()[..., 0], 128 / 255, atol=1e-6)
+    erased = changed.any(axis=(1, 2))
+    assert 0 < erased.sum() < 64  # each image's chance is drawn up to 1
+    assert changed[erased].mean(axis=(1, 2)).max() < 0.36  # a rectangle of about a third of the image at most, in whole pixels
+
+
 def test_a_keras_applications_backbone_can_replace_the_blocks():
     config = ImageEncoderConfig(backbone="mobilenet_v2", backbone_weights=None)  # imagenet weights need a download
     encoder = build_image_encoder((64, 64, 1), config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -16,12 +18,14 @@ def softmax_head(num_classes: int) -> keras.layers.Dense:
 
 @keras.saving.register_keras_serializable(package="toolkit")
 class BranchEnsembleHead(keras.layers.Layer):
-    """A softmax over the mean of each branch's own logits: an ensemble of branches in one layer.
+    """A softmax over a weighted mean of each branch's own logits: an ensemble of branches in one layer.
 
     A backbone with several outputs (branches) that each see the input on
     their own, such as a recurrent network and a bag of n-grams, gets this
     head: each branch has a dense layer of logits of its own
-    (`branch_logits`), and the prediction is the softmax of their mean.
+    (`branch_logits`), and the prediction is the softmax of their mean,
+    weighted by `branch_weights` (equal until `choose_branch_weights` sets
+    them on validation data; a non-trainable weight, saved with the model).
     A branch with its own logits alone is a classifier by itself, which is
     how each branch is fitted alone (so that one that learns fast cannot
     starve one that learns slowly) and how the run reports what each adds.
@@ -42,8 +46,10 @@ class BranchEnsembleHead(keras.layers.Layer):
     >>> import numpy as np
     >>> from toolkit.models.classifier import BranchEnsembleHead
     >>> head = BranchEnsembleHead(2, ["words", "ngrams"])
-    >>> head([np.ones((1, 3)), np.ones((1, 5))]).shape
+    >>> tuple(head([np.ones((1, 3)), np.ones((1, 5))]).shape)
     (1, 2)
+    >>> head.weights_by_branch()
+    {'words': 0.5, 'ngrams': 0.5}
     """
 
     def __init__(self, units: int, branch_names: list[str], **kwargs):
@@ -57,16 +63,69 @@ class BranchEnsembleHead(keras.layers.Layer):
             raise ValueError(f"{self.name}: {len(input_shape)} feature inputs for branches {self.branch_names}.")
         for dense, shape in zip(self.branch_logits, input_shape):
             dense.build(shape)
+        count = len(self.branch_names)
+        self.branch_weights = self.add_weight(
+            shape=(count,), initializer=keras.initializers.Constant(1 / count), trainable=False, name="branch_weights"
+        )
 
     def call(self, features):
-        logits = [dense(branch_features) for dense, branch_features in zip(self.branch_logits, features)]
-        return keras.ops.softmax(keras.ops.mean(keras.ops.stack(logits), axis=0))
+        logits = keras.ops.stack([dense(branch) for dense, branch in zip(self.branch_logits, features)])
+        return keras.ops.softmax(keras.ops.einsum("b,b...->...", self.branch_weights, logits))
+
+    def weights_by_branch(self) -> dict[str, float]:
+        """Each branch's weight in the ensemble, by name (rounded to 6 decimals: they are multiples of a grid step)."""
+        weights = keras.ops.convert_to_numpy(self.branch_weights).tolist()
+        return {name: round(weight, 6) for name, weight in zip(self.branch_names, weights)}
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], self.units)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "branch_names": self.branch_names}
+
+
+def choose_branch_weights(classifier: Classifier, validation_data: tf.data.Dataset, step: float = 0.05) -> dict[str, float]:
+    """Sets the branch weights of `classifier`'s head to those whose ensemble has the least log loss on `validation_data`.
+
+    A weighted mean of the branches' log-probabilities has the softmax of
+    the same mean of their logits, so each branch's validation
+    probabilities are computed once and every weighting on a grid of `step`
+    over the simplex is scored from them; ties go to the first on the grid,
+    which starts with all weight on the last branch. This is stacking with
+    one setting per branch, chosen on held-out data as a baseline's `C` is.
+
+    Args:
+        classifier: A classifier whose head is a `BranchEnsembleHead`, its branches fitted.
+        validation_data: Batches of `(preprocessed inputs, class ids)`, never trained on.
+        step: The grid's spacing; each weight is a multiple of it.
+
+    Returns:
+        The chosen weight of each branch, by name.
+    """
+    branches = list(classifier.branch_networks().values())
+    probabilities, targets = [[] for _ in branches], []
+    for features, batch_targets in validation_data:  # once: a batch's outputs and targets stay together
+        targets.append(np.asarray(batch_targets).reshape(-1))
+        for network, outputs in zip(branches, probabilities):
+            outputs.append(keras.ops.convert_to_numpy(network(features, training=False)))
+    log_probabilities = [np.log(np.clip(np.concatenate(outputs), 1e-12, 1.0)) for outputs in probabilities]
+    targets = np.concatenate(targets).astype("int64")
+    steps = round(1 / step)
+    grid = [
+        np.array(counts + (steps - sum(counts),)) / steps
+        for counts in itertools.product(range(steps + 1), repeat=len(branches) - 1)
+        if sum(counts) <= steps
+    ]
+    best_loss, best = np.inf, None
+    for weights in grid:
+        mixed = np.tensordot(weights, np.stack(log_probabilities), axes=1)
+        mixed -= mixed.max(axis=-1, keepdims=True)
+        log_softmax = mixed - np.log(np.exp(mixed).sum(axis=-1, keepdims=True))
+        loss = -np.mean(log_softmax[np.arange(len(targets)), targets])
+        if loss < best_loss:
+            best_loss, best = loss, weights
+    classifier.head.branch_weights.assign(best.astype("float32"))
+    return classifier.head.weights_by_branch()
 
 
 def head_like(head: keras.layers.Layer, num_classes: int) -> keras.layers.Layer:

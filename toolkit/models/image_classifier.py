@@ -8,8 +8,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from toolkit.config import option, section
+from toolkit.config import ConfigError, option, section
 from toolkit.data.images import as_image_batch
+from toolkit.layers import MeanOverMirrorImages, WithMirrorImages
 from toolkit.models.classifier import Classifier
 from toolkit.models.image_encoder import (
     AugmentationConfig,
@@ -31,10 +32,26 @@ class ImageClassifierConfig:
     )
     dense_units: int = option(256, "Units of a ReLU layer before the head; 0 for none.", min=0)
     dropout: float = option(0.3, "Dropout before the head.", min=0.0, max=1.0)
+    test_time_flip: bool = option(
+        True, "At inference, average the features of each image and of its left-right mirror image (a test-time "
+        "augmentation that suits a model trained with horizontal flips); training sees each image once."
+    )
+
+    def __post_init__(self):
+        if self.test_time_flip and "horizontal" not in self.augmentation.flip:
+            raise ConfigError(
+                f"model.test_time_flip: averages each image with its left-right mirror image, which suits a model "
+                f"trained with horizontal flips; model.augmentation.flip is {self.augmentation.flip!r}. Set "
+                "model.augmentation.flip to horizontal, or model.test_time_flip to false."
+            )
 
 
 def build_image_backbone(image_shape: tuple[int, ...], config: ImageClassifierConfig) -> keras.Model:
     """uint8 images → a feature vector: layers `rescaling`, `augmentation`, `image_encoder`, `dense` and `dropout`.
+
+    With `config.test_time_flip`, the encoder and dense layer see each image
+    and its mirror image at inference, between `with_mirror_images` and
+    `mean_over_mirror_images`, and the feature vector is their mean.
 
     Args:
         image_shape: `(height, width)` for grayscale, or `(height, width, channels)`.
@@ -42,9 +59,13 @@ def build_image_backbone(image_shape: tuple[int, ...], config: ImageClassifierCo
     """
     raw = keras.Input(tuple(image_shape), dtype="uint8", name="images")
     x = image_input_stage(raw, config.augmentation)
+    if config.test_time_flip:
+        x = WithMirrorImages(name="with_mirror_images")(x)
     x = build_image_encoder(tuple(x.shape[1:]), config.encoder)(x)
     if config.dense_units:
         x = keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
+    if config.test_time_flip:
+        x = MeanOverMirrorImages(name="mean_over_mirror_images")(x)
     x = keras.layers.Dropout(config.dropout, name="dropout")(x)
     return keras.Model(raw, x, name="image_backbone")
 

@@ -30,6 +30,10 @@ class AugmentationConfig:
     zoom: float = option(0.0, "Random zoom in or out by up to this fraction.", min=0.0, max=0.9)
     translation: float = option(0.0, "Random shift by up to this fraction of the height and width.", min=0.0, max=0.5)
     contrast: float = option(0.0, "Random contrast change by up to this factor.", min=0.0, max=1.0)
+    erasing: float = option(
+        0.0, "Random erasing (Zhong et al. 2017): each image is erased with a chance drawn up to this value, a "
+        "rectangle of 2-33 % of its area filled with noise.", min=0.0, max=1.0,
+    )
 
 
 @dataclass
@@ -78,6 +82,8 @@ def image_input_stage(raw_images, augmentation: AugmentationConfig, name: str = 
         layers.append(keras.layers.RandomTranslation(augmentation.translation, augmentation.translation, fill_mode="constant"))
     if augmentation.contrast:
         layers.append(keras.layers.RandomContrast(augmentation.contrast, value_range=(0, 1)))
+    if augmentation.erasing:
+        layers.append(keras.layers.RandomErasing(augmentation.erasing, value_range=(0, 1)))
     return keras.Sequential(layers, name=name)(x) if layers else x
 
 

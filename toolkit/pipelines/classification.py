@@ -61,7 +61,7 @@ class ClassifierPipeline(Pipeline):
         With a `baseline`, the metrics gain `baseline` (what was fitted and its
         comparison with the network) and `headline` (both accuracies and the
         verdict). A classifier with branches also reports each branch's
-        accuracy alone under `branches`.
+        accuracy alone and its weight in the ensemble under `branches`.
         """
         class_names = task.model.class_names
         probabilities = task.predict(split.inputs)["probabilities"]
@@ -71,6 +71,9 @@ class ClassifierPipeline(Pipeline):
             name: {"accuracy": float(np.mean(branch.argmax(axis=-1) == split.targets))}
             for name, branch in task.model.branch_probabilities(split.inputs).items()
         }
+        if branches:
+            for name, weight in task.model.head.weights_by_branch().items():
+                branches[name]["weight"] = weight
         if branches:
             result["branches"] = branches
         if baseline is not None:
@@ -87,7 +90,8 @@ class ClassifierPipeline(Pipeline):
 
 
 def _branch_summary(accuracy: float, branches: dict) -> str:
-    """One sentence: each branch's accuracy alone, and what the others add to it in the ensemble."""
+    """One sentence: each branch's accuracy alone, its weight, and what the others add to it in the ensemble."""
     alone = ", ".join(f"{name} alone {values['accuracy']:.4f}" for name, values in branches.items())
+    weights = ", ".join(f"{name} {values['weight']:.2f}" for name, values in branches.items())
     gains = ", ".join(f"{(accuracy - values['accuracy']) * 100:+.2f} points over {name} alone" for name, values in branches.items())
-    return f"Branches: {alone}; together {accuracy:.4f} ({gains})."
+    return f"Branches: {alone}; together, weighted {weights} (chosen on validation), {accuracy:.4f} ({gains})."

@@ -33,11 +33,16 @@ BASELINE_IMAGES = 20_000
 class ImageClassificationConfig:
     """The image classification pipeline's config: `configs/image_classification.yaml`."""
 
-    data: ImageDataConfig = section(ImageDataConfig, "Images, their classes and split.")
+    data: ImageDataConfig = section(
+        lambda: ImageDataConfig(validation_fraction=0.02),
+        "Images, their classes and split; 2 % of Fashion-MNIST's training images (1,200) are enough to watch the "
+        "fit, and the rest train.",
+    )
     model: ImageClassifierConfig = section(ImageClassifierConfig, "The network.")
     trainer: TrainerConfig = section(
         lambda: TrainerConfig(
-            epochs=12, batch_size=128, learning_rate=3e-3, learning_rate_schedule="cosine", early_stopping_patience=None
+            epochs=12, batch_size=128, learning_rate=3e-3, learning_rate_schedule="cosine", label_smoothing=0.1,
+            early_stopping_patience=None,
         ),
         "Compiling and fitting; the cosine schedule's last epochs gain most, so early stopping is off.",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from toolkit.models.classifier import BranchEnsembleHead, Classifier, choose_branch_weights
@@ -61,3 +62,9 @@ def test_the_chosen_weights_are_saved_with_the_model(tmp_path):
     classifier.save(path)
     restored = keras.saving.load_model(path, custom_objects={"PairClassifier": PairClassifier})
     assert restored.head.weights_by_branch() == classifier.head.weights_by_branch() != {"signal": 0.5, "noise": 0.5}
+
+
+def test_a_grid_step_that_is_not_a_fraction_of_one_is_refused():
+    for step in (0.3, 0.0, 2.0):
+        with pytest.raises(ValueError, match=rf"step: expected a fraction of 1 such as 0.05 or 0.1, got {step}"):
+            choose_branch_weights(two_branch_classifier(), validation_data(), step=step)

@@ -24,6 +24,9 @@ def test_it_equals_keras_one_hot_label_smoothing(from_logits):
     smoothed = SmoothedSparseCategoricalCrossentropy(0.1, from_logits=from_logits)
     np.testing.assert_allclose(smoothed(targets, predictions), expected, rtol=1e-6)
     np.testing.assert_allclose(smoothed(targets[:, None], predictions), expected, rtol=1e-6)
+    # One target per step, as a language model has: the same loss, over every step.
+    per_step = smoothed(targets.reshape(4, 4), predictions.reshape(4, 4, 4))
+    np.testing.assert_allclose(per_step, expected, rtol=1e-6)
     restored = SmoothedSparseCategoricalCrossentropy.from_config(smoothed.get_config())
     assert (restored.label_smoothing, restored.from_logits) == (0.1, from_logits)
 
@@ -38,3 +41,6 @@ def test_a_trainer_with_label_smoothing_compiles_a_classifier_with_it_and_refuse
     for loss in (keras.losses.MeanSquaredError(), keras.losses.SparseCategoricalCrossentropy(ignore_class=0)):
         with pytest.raises(ConfigError, match=r"trainer.label_smoothing: .* Set trainer.label_smoothing to 0"):
             compile_model(model, trainer, loss, [])
+    named = TrainerConfig(label_smoothing=0.2, loss="sparse_categorical_crossentropy")
+    with pytest.raises(ConfigError, match=r"trainer.loss is set \(to 'sparse_categorical_crossentropy'\)"):
+        compile_model(model, named, keras.losses.SparseCategoricalCrossentropy(), [])

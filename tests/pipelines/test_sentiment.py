@@ -15,6 +15,7 @@ import toolkit
 from toolkit.data.splits import holdout_split
 from toolkit.data.text import load_movie_reviews, load_text_splits
 from toolkit.models.classical import text_baseline
+from toolkit.models.classifier import choose_branch_weights
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "sentiment_smoke.yaml"
 REVIEWS = [
@@ -55,9 +56,13 @@ def test_each_branch_is_fitted_alone_and_reported_beside_the_ensemble(trained):
     # validation reviews: its probabilities are the softmax of the same mean of each branch's
     # log-probabilities, which differ from its logits by a constant per review.
     weights = {name: branch["weight"] for name, branch in test["branches"].items()}
-    assert np.isclose(sum(weights.values()), 1.0) and "chosen on validation" in test["headline"]["branches"]
+    assert np.isclose(sum(weights.values()), 1.0) and "weighted recurrent" in test["headline"]["branches"]
     model = trained.task.model
     assert model.head.weights_by_branch() == weights
+    # They are the ones the validation reviews choose, not the equal weights the head starts with.
+    task = trained.task
+    validation = task.pipeline.dataset(load_text_splits(task.config.data).validation, model, 64, shuffle=False)
+    assert choose_branch_weights(model, validation) == weights != {"recurrent": 0.5, "ngram_bag": 0.5}
     alone = model.branch_probabilities(np.array(REVIEWS, dtype=object))
     mean_log = sum(weights[name] * np.log(p) for name, p in alone.items())
     expected = np.exp(mean_log) / np.exp(mean_log).sum(axis=-1, keepdims=True)

@@ -37,7 +37,7 @@ class WithMirrorImages(keras.layers.Layer):
         return ops.concatenate([images, ops.flip(images, axis=2)], axis=0)
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        return (None, *input_shape[1:])  # the batch doubles (or halves) at inference only
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -67,4 +67,4 @@ class MeanOverMirrorImages(keras.layers.Layer):
         return (originals + mirrors) / 2
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        return (None, *input_shape[1:])  # the batch doubles (or halves) at inference only

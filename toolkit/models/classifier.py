@@ -97,20 +97,27 @@ def choose_branch_weights(classifier: Classifier, validation_data: tf.data.Datas
     Args:
         classifier: A classifier whose head is a `BranchEnsembleHead`, its branches fitted.
         validation_data: Batches of `(preprocessed inputs, class ids)`, never trained on.
-        step: The grid's spacing; each weight is a multiple of it.
+        step: The grid's spacing, a fraction of 1; each weight is a multiple of it.
 
     Returns:
         The chosen weight of each branch, by name.
+
+    Raises:
+        ValueError: For a `step` that is not a fraction of 1, or no validation batches.
     """
+    steps = round(1 / step) if step > 0 else 0
+    if steps < 1 or not np.isclose(steps * step, 1.0):
+        raise ValueError(f"step: expected a fraction of 1 such as 0.05 or 0.1, got {step}.")
     branches = list(classifier.branch_networks().values())
     probabilities, targets = [[] for _ in branches], []
     for features, batch_targets in validation_data:  # once: a batch's outputs and targets stay together
         targets.append(np.asarray(batch_targets).reshape(-1))
         for network, outputs in zip(branches, probabilities):
             outputs.append(keras.ops.convert_to_numpy(network(features, training=False)))
-    log_probabilities = [np.log(np.clip(np.concatenate(outputs), 1e-12, 1.0)) for outputs in probabilities]
+    if not targets:
+        raise ValueError("validation_data: no batches; the branch weights are chosen on validation examples.")
+    log_probabilities = np.stack([np.log(np.clip(np.concatenate(outputs), 1e-12, 1.0)) for outputs in probabilities])
     targets = np.concatenate(targets).astype("int64")
-    steps = round(1 / step)
     grid = [
         np.array(counts + (steps - sum(counts),)) / steps
         for counts in itertools.product(range(steps + 1), repeat=len(branches) - 1)
@@ -118,7 +125,7 @@ def choose_branch_weights(classifier: Classifier, validation_data: tf.data.Datas
     ]
     best_loss, best = np.inf, None
     for weights in grid:
-        mixed = np.tensordot(weights, np.stack(log_probabilities), axes=1)
+        mixed = np.tensordot(weights, log_probabilities, axes=1)
         mixed -= mixed.max(axis=-1, keepdims=True)
         log_softmax = mixed - np.log(np.exp(mixed).sum(axis=-1, keepdims=True))
         loss = -np.mean(log_softmax[np.arange(len(targets)), targets])

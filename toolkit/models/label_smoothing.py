@@ -36,8 +36,10 @@ class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
         self.from_logits = from_logits
 
     def call(self, y_true, y_pred):
-        classes = keras.ops.shape(y_pred)[-1]
-        one_hot = keras.ops.one_hot(keras.ops.reshape(keras.ops.cast(y_true, "int32"), (-1,)), classes, dtype=y_pred.dtype)
+        # Class ids of the predictions' shape but the last: `(batch,)` or `(batch, 1)` for one per example,
+        # `(batch, steps)` for one per step.
+        ids = keras.ops.reshape(keras.ops.cast(y_true, "int32"), keras.ops.shape(y_pred)[:-1])
+        one_hot = keras.ops.one_hot(ids, keras.ops.shape(y_pred)[-1], dtype=y_pred.dtype)
         return keras.losses.categorical_crossentropy(
             one_hot, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
         )
@@ -50,9 +52,15 @@ def with_label_smoothing(loss, label_smoothing: float):
     """`loss`, a `keras.losses.SparseCategoricalCrossentropy`, with `label_smoothing` of its targets.
 
     Raises:
-        ConfigError: For any other loss (a regression's, or one that ignores
-            a padding class), which has no targets to smooth this way.
+        ConfigError: For a loss named in the config, or any other loss (a
+            regression's, or one that ignores a padding class), which has no
+            targets to smooth this way.
     """
+    if isinstance(loss, str):
+        raise ConfigError(
+            f"trainer.label_smoothing: smooths the targets of the pipeline's default loss, and trainer.loss is set "
+            f"(to {loss!r}). Set trainer.label_smoothing to 0, or trainer.loss to null."
+        )
     if type(loss) is not keras.losses.SparseCategoricalCrossentropy or loss.ignore_class is not None:
         raise ConfigError(
             f"trainer.label_smoothing: smooths the class targets of a classifier's sparse categorical cross-entropy; "

@@ -74,7 +74,6 @@ class ClassifierPipeline(Pipeline):
         if branches:
             for name, weight in task.model.head.weights_by_branch().items():
                 branches[name]["weight"] = weight
-        if branches:
             result["branches"] = branches
         if baseline is not None:
             comparison = baseline_comparison(split.targets, predictions, baseline.predict(split.inputs), baseline.name)
@@ -94,4 +93,4 @@ def _branch_summary(accuracy: float, branches: dict) -> str:
     alone = ", ".join(f"{name} alone {values['accuracy']:.4f}" for name, values in branches.items())
     weights = ", ".join(f"{name} {values['weight']:.2f}" for name, values in branches.items())
     gains = ", ".join(f"{(accuracy - values['accuracy']) * 100:+.2f} points over {name} alone" for name, values in branches.items())
-    return f"Branches: {alone}; together, weighted {weights} (chosen on validation), {accuracy:.4f} ({gains})."
+    return f"Branches: {alone}; together, weighted {weights}, {accuracy:.4f} ({gains})."

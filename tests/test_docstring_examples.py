@@ -6,13 +6,23 @@ import doctest
 
 import pytest
 
-from toolkit.layers import chrono_bias, initial_state, lstm, mirror_images, simple_rnn
+from toolkit.layers import (
+    attention_lstm,
+    chrono_bias,
+    grid_positions,
+    initial_state,
+    lstm,
+    mirror_images,
+    simple_rnn,
+    word_dropout,
+    word_presence,
+)
 from toolkit.models import classifier, label_smoothing, ngram, text_classifier
 from toolkit.preprocessing import captions, prices, text
 
 MODULES = [
     lstm, simple_rnn, initial_state, chrono_bias, mirror_images, text, prices, captions, text_classifier, ngram,
-    classifier, label_smoothing,
+    classifier, label_smoothing, attention_lstm, grid_positions, word_dropout, word_presence,
 ]
 
 

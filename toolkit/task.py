@@ -51,8 +51,16 @@ class Task:
         """The layer that turns raw inputs into the network's inputs, or `None`."""
         return self.model.preprocessor
 
-    def predict(self, raw_inputs, batch_size: int = 256) -> dict[str, np.ndarray]:
+    def predict(self, raw_inputs, batch_size: int = 256, return_attention: bool = False) -> dict[str, np.ndarray]:
         """Runs the serving outputs on raw inputs, such as a list of review strings.
+
+        Args:
+            raw_inputs: What the task serves, such as review strings or images.
+            batch_size: Inputs served per call.
+            return_attention: Also return the attention weights a model with
+                attention serves (`attention`, `greedy_attention`: per input,
+                per generated word, the weights over the image grid); left
+                out by default, as they are large.
 
         Returns:
             A dict of arrays with the same names as the SavedModel's outputs,
@@ -61,13 +69,21 @@ class Task:
         Raises:
             TypeError: For inputs of a kind the pipeline does not take (a
                 mapping, a number, float images), saying what it takes.
-            InputError: For inputs of the right kind but the wrong shape or values.
+            InputError: For inputs of the right kind but the wrong shape or
+                values, or `return_attention` for a model without attention.
         """
         inputs = self.model.raw_batch(raw_inputs)
         # One call even for no inputs: the serving graph answers an empty batch with empty outputs.
         starts = range(0, max(len(inputs), 1), batch_size)
         batches = [self.model.serve(inputs[start : start + batch_size]) for start in starts]
-        return {name: _to_numpy([batch[name] for batch in batches]) for name in batches[0]}
+        outputs = {name: _to_numpy([batch[name] for batch in batches]) for name in batches[0]}
+        attention = [name for name in outputs if name.endswith("attention")]
+        if return_attention and not attention:
+            raise InputError(
+                f"return_attention: this {type(self.model).__name__} has no attention weights to return; its outputs are "
+                f"{', '.join(outputs)}. A captioner has them with model.decoder: attention."
+            )
+        return {name: value for name, value in outputs.items() if return_attention or name not in attention}
 
     def evaluate(self, data=None, plots_dir: str | Path | None = None) -> dict:
         """Computes held-out metrics.

@@ -18,7 +18,10 @@ from toolkit.data.captions import (
     read_flickr8k_captions,
 )
 from toolkit.data.shapes_captions import (
+    COLORS,
     HELD_OUT_COMBINATIONS,
+    KINDS,
+    SELECTION_COMBINATIONS,
     generate,
     load_shapes_captions,
 )
@@ -28,13 +31,19 @@ def mentions_held_out(captions: list[str]) -> bool:
     return any(f"{color} {kind}" in captions[0] for color, kind in HELD_OUT_COMBINATIONS)
 
 
+def pairs_shown(captions: list[list[str]]) -> set[tuple[str, str]]:
+    """The colour-kind pairs an image set's first captions name."""
+    words = [caption[0].split() for caption in captions]
+    return {(a, b) for caption in words for a, b in zip(caption, caption[1:]) if a in COLORS and b in KINDS}
+
+
 def test_generation_is_deterministic_and_held_out_combinations_stay_out_of_training():
     images, captions = generate(300, seed=5)
     again, same = generate(300, seed=5)
     np.testing.assert_array_equal(images, again)
     assert captions == same and images.shape == (300, 64, 64, 3) and images.dtype == np.uint8
     assert not any(mentions_held_out(c) for c in captions)
-    _, held_out = generate(100, seed=6, held_out=True)
+    _, held_out = generate(100, seed=6, unseen=HELD_OUT_COMBINATIONS)
     assert all(mentions_held_out(c) for c in held_out)
     assert all(len(c) == 4 for c in captions)
     words = {word for c in captions for caption in c for word in caption.split()}
@@ -52,10 +61,27 @@ def test_generated_splits_are_cached_once(tmp_path):
     assert first["test"][1] == second["test"][1]
 
 
-def test_shapes_splits_carry_a_held_out_test(tmp_path):
-    config = CaptionDataConfig(train_images=30, validation_images=10, test_images=10, held_out_images=10, cache_dir=str(tmp_path))
+def test_the_model_selection_split_shares_no_pair_with_the_test_held_out_split_and_neither_is_trained_on(tmp_path):
+    config = CaptionDataConfig(train_images=400, validation_images=100, test_images=100, held_out_images=200,
+                               selection_images=200, cache_dir=str(tmp_path))
     data = load_caption_splits(config)
-    assert len(data.train) == 30 and set(data.extra_tests) == {"held_out"}
+    assert set(data.extra_tests) == {"held_out", "held_out_selection"}
+    held_out = pairs_shown(data.extra_tests["held_out"].targets)
+    selection = pairs_shown(data.extra_tests["held_out_selection"].targets)
+    seen = pairs_shown(data.train.targets) | pairs_shown(data.validation.targets) | pairs_shown(data.test.targets)
+    assert set(HELD_OUT_COMBINATIONS) <= held_out and set(SELECTION_COMBINATIONS) <= selection
+    assert not set(HELD_OUT_COMBINATIONS) & (selection | seen)
+    assert not set(SELECTION_COMBINATIONS) & (held_out | seen)
+    assert len(seen) == 12  # every other pair is trained on
+    trained_words = {word for caption in data.train.targets for word in caption[0].split()}
+    assert set(COLORS) | set(KINDS) <= trained_words
+
+
+def test_shapes_splits_carry_held_out_tests(tmp_path):
+    config = CaptionDataConfig(train_images=30, validation_images=10, test_images=10, held_out_images=10,
+                               selection_images=10, cache_dir=str(tmp_path))
+    data = load_caption_splits(config)
+    assert len(data.train) == 30 and len(data.validation) == 10
     assert data.metadata["image_shape"] == [64, 64, 3]
     assert isinstance(data.train.targets[0], list) and len(data.train.targets[0]) == 4
 

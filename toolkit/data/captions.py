@@ -32,6 +32,10 @@ class CaptionDataConfig:
     validation_images: int = option(500, "shapes: validation images.", min=10)
     test_images: int = option(1000, "shapes: in-distribution test images.", min=10)
     held_out_images: int = option(1000, "shapes: test images with colour-shape combinations never seen in training.", min=10)
+    selection_images: int = option(
+        500, "shapes: images with four other unseen combinations, reported as held_out_selection: the split on "
+        "which settings are chosen, so that the test's unseen combinations never inform a choice.", min=10
+    )
     seed: int = option(0, "Seed of the generated data and of the split of real data.")
     cache_dir: str | None = option(None, "shapes: cache of the generated arrays; null: ~/.cache/toolkit.")
     images_dir: str | None = option(None, "flickr8k, coco: the folder the caption file's image names are in.")
@@ -142,17 +146,20 @@ def load_tfds_coco(data_dir: str | None, image_size: int, max_images: int | None
 def load_caption_splits(config: CaptionDataConfig) -> DataSplits:
     """The splits a `CaptionDataConfig` names: uint8 images and, per image, its reference captions.
 
-    Targets are object arrays of caption lists. The shapes source adds an
-    extra test split, `held_out`, of unseen colour-shape combinations.
+    Targets are object arrays of caption lists. The shapes source adds two
+    splits of unseen colour-shape combinations: `held_out`, an extra test
+    split, and `held_out_selection`, of other pairs, on which settings are
+    chosen, so that no choice is made on the test's pairs.
     """
     extra_tests = {}
     if config.source == "shapes":
         counts = {"train": config.train_images, "validation": config.validation_images,
-                  "test": config.test_images, "held_out": config.held_out_images}
-        generated = load_shapes_captions(counts, config.seed, config.cache_dir)
-        train, validation, test, held_out = (Split(images, as_caption_lists(captions)) for images, captions in
-                                             (generated[name] for name in ("train", "validation", "test", "held_out")))
-        extra_tests = {"held_out": held_out}
+                  "test": config.test_images, "held_out": config.held_out_images,
+                  "held_out_selection": config.selection_images}
+        generated = {name: Split(images, as_caption_lists(captions))
+                     for name, (images, captions) in load_shapes_captions(counts, config.seed, config.cache_dir).items()}
+        train, validation, test = generated["train"], generated["validation"], generated["test"]
+        extra_tests = {"held_out": generated["held_out"], "held_out_selection": generated["held_out_selection"]}
     elif config.source == "tfds_coco":
         train, validation, test = load_tfds_coco(config.tfds_data_dir, config.image_size, config.max_images)
     else:

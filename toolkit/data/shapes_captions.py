@@ -9,10 +9,14 @@ reference captions from different templates, such as "a small red circle to
 the left of a large blue square" and "a large blue square to the right of a
 small red circle".
 
-Compositional generalisation is measured on a held-out split: some colour
-and kind combinations (`HELD_OUT_COMBINATIONS`, such as a red circle) never
-appear in train, validation or the in-distribution test split, but every
-word does.
+Compositional generalisation is measured on held-out splits: some colour
+and kind combinations never appear in train, validation or the
+in-distribution test split, but every word does. The test's held-out split
+shows `HELD_OUT_COMBINATIONS` (such as a red circle); a second one, for model
+selection only, shows `SELECTION_COMBINATIONS`, four other pairs, so that
+choices are made on pairs the test never shows. Twelve of the twenty pairs
+are left to train on; every colour keeps two or three kinds, and every kind
+three colours.
 """
 
 from __future__ import annotations
@@ -35,9 +39,14 @@ COLORS = {
 KINDS = ("circle", "square", "triangle", "diamond")
 SIZES = {"small": (4.5, 6.5), "large": (9.0, 11.5)}
 HELD_OUT_COMBINATIONS = (("red", "circle"), ("blue", "square"), ("green", "triangle"), ("yellow", "diamond"))
+SELECTION_COMBINATIONS = (("purple", "square"), ("yellow", "circle"), ("red", "triangle"), ("green", "diamond"))
+UNSEEN_COMBINATIONS = {
+    "held_out": HELD_OUT_COMBINATIONS,
+    "held_out_selection": SELECTION_COMBINATIONS,
+}
 RELATIONS = {"to the left of": "to the right of", "above": "below"}
 IMAGE_SIZE = 64
-_VERSION = 1  # bump when generation changes, so that old caches are not reused
+_VERSION = 2  # bump when generation changes, so that old caches are not reused
 
 
 def shape_mask(kind: str, center: tuple[float, float], radius: float, size: int = IMAGE_SIZE) -> np.ndarray:
@@ -82,14 +91,18 @@ def captions_for(shapes: list[dict], relation: str | None) -> list[str]:
     ]
 
 
-def generate(count: int, seed: int, held_out: bool = False) -> tuple[np.ndarray, list[list[str]]]:
+def generate(
+    count: int, seed: int, unseen: tuple[tuple[str, str], ...] = ()
+) -> tuple[np.ndarray, list[list[str]]]:
     """Generates `count` images and their captions.
 
     Args:
         count: Number of images.
         seed: The same seed gives the same images and captions.
-        held_out: If true, every image has at least one shape of a held-out
-            colour and kind combination; if false, none has.
+        unseen: Colour and kind pairs, such as `HELD_OUT_COMBINATIONS`. If
+            given, every image has one shape of one of these pairs, and its
+            other shape (if any) a training pair. If empty, every shape is of
+            a training pair: one in neither `UNSEEN_COMBINATIONS` set.
 
     Returns:
         `(images, captions)`: uint8 `(count, 64, 64, 3)` and, per image, its
@@ -100,8 +113,8 @@ def generate(count: int, seed: int, held_out: bool = False) -> tuple[np.ndarray,
     captions = []
     for index in range(count):
         shape_count = 1 if rng.random() < 0.35 else 2
-        shapes = [_random_shape(rng, held_out and position == 0) for position in range(shape_count)]
-        if held_out and shape_count == 2 and rng.random() < 0.5:
+        shapes = [_random_shape(rng, unseen if position == 0 else ()) for position in range(shape_count)]
+        if unseen and shape_count == 2 and rng.random() < 0.5:
             shapes.reverse()
         relation = str(rng.choice(list(RELATIONS))) if shape_count == 2 else None
         images[index] = _draw(rng, shapes, relation)
@@ -116,7 +129,8 @@ def load_shapes_captions(
 
     Args:
         counts: Images per split; the keys are `train`, `validation`, `test`
-            (in distribution) and `held_out` (held-out combinations).
+            (in distribution), `held_out` (the test's unseen combinations)
+            and `held_out_selection` (the model-selection ones).
         seed: The dataset's seed; each split draws from its own stream of it.
         cache_dir: Where the generated arrays are kept. Default:
             `$XDG_CACHE_HOME/toolkit` or `~/.cache/toolkit`.
@@ -133,7 +147,7 @@ def load_shapes_captions(
             return {name: (stored[f"{name}_images"], captions[name]) for name in counts}
     splits = {}
     for offset, (name, count) in enumerate(sorted(counts.items())):
-        splits[name] = generate(count, seed=seed * 1000 + offset, held_out=name == "held_out")
+        splits[name] = generate(count, seed=seed * 1000 + offset, unseen=UNSEEN_COMBINATIONS.get(name, ()))
     cache_dir.mkdir(parents=True, exist_ok=True)
     staging = cache_dir / f".{path.stem}-{uuid.uuid4().hex[:8]}.npz"
     arrays = {f"{name}_images": images for name, (images, _) in splits.items()}
@@ -142,11 +156,14 @@ def load_shapes_captions(
     return splits
 
 
-def _random_shape(rng: np.random.Generator, held_out_combination: bool) -> dict:
-    while True:
-        color, kind = str(rng.choice(list(COLORS))), str(rng.choice(KINDS))
-        if ((color, kind) in HELD_OUT_COMBINATIONS) == held_out_combination:
-            break
+def _random_shape(rng: np.random.Generator, unseen: tuple[tuple[str, str], ...]) -> dict:
+    if unseen:
+        color, kind = unseen[rng.integers(len(unseen))]
+    else:
+        while True:
+            color, kind = str(rng.choice(list(COLORS))), str(rng.choice(KINDS))
+            if not any((color, kind) in pairs for pairs in UNSEEN_COMBINATIONS.values()):
+                break
     return {"color": color, "kind": kind, "size": str(rng.choice(list(SIZES)))}
 
 

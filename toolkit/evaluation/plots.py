@@ -1,4 +1,4 @@
-"""Plots the pipelines write: learning curves, confusion matrices, forecasts."""
+"""Plots the pipelines write: learning curves, confusion matrices, forecasts, captions and attention maps."""
 
 from __future__ import annotations
 
@@ -98,6 +98,40 @@ def plot_captions(images: np.ndarray, generated: list[str], references: list[str
         axes.imshow(np.asarray(image).squeeze(), cmap="gray" if np.asarray(image).ndim == 2 else None)
         axes.set_title(f"{_wrap(caption)}\nref: {_wrap(reference)}", fontsize=7)
         axes.axis("off")
+    return _save(figure, path)
+
+
+def plot_attention(
+    images: np.ndarray, captions: list[str], attention: np.ndarray, labels: list[str], path: str | Path
+) -> Path:
+    """Saves, per image, one row: the image, then the image under each generated word's attention map, as a PNG.
+
+    Args:
+        images: uint8 `(n, height, width, channels)`.
+        captions: The generated caption of each image.
+        attention: `(n, steps, rows, columns)`: the weights with which each
+            word was chosen; each map is stretched over the image.
+        labels: A label per row, such as the split it comes from.
+        path: The PNG to write.
+    """
+    words = [caption.split() + ["<end>"] for caption in captions]
+    columns = 1 + max(len(caption) for caption in words)
+    figure = Figure(figsize=(1.5 * columns, 1.7 * len(images)), layout="constrained")
+    for row, (image, caption, weights, label) in enumerate(zip(images, words, attention, labels, strict=True)):
+        image = np.asarray(image)
+        extent = (0, image.shape[1], image.shape[0], 0)
+        axes = figure.add_subplot(len(images), columns, row * columns + 1)
+        axes.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None)
+        axes.set_title(label, fontsize=7)
+        axes.axis("off")
+        for step, word in enumerate(caption[: len(weights)]):
+            axes = figure.add_subplot(len(images), columns, row * columns + step + 2)
+            axes.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None)
+            # Nearest-neighbour blocks show the grid the decoder attends over, each cell as it is.
+            axes.imshow(weights[step], cmap="magma", alpha=0.6, extent=extent, interpolation="nearest",
+                        vmin=0.0, vmax=max(float(weights[step].max()), 1e-6))
+            axes.set_title(word, fontsize=8)
+            axes.axis("off")
     return _save(figure, path)
 
 

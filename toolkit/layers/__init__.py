@@ -1,6 +1,8 @@
-"""Recurrent layers written from their equations, learned or projected initial states, pooling over time, and mirror images."""
+"""Recurrent layers written from their equations, an attention LSTM cell, learned or projected initial states, and helpers."""
 
+from toolkit.layers.attention_lstm import AttentionLSTMCell
 from toolkit.layers.chrono_bias import ChronoBias
+from toolkit.layers.grid_positions import GridPositionEmbedding
 from toolkit.layers.initial_state import (
     LearnedInitialState,
     ProjectedInitialState,
@@ -10,9 +12,13 @@ from toolkit.layers.lstm import LSTM, LSTMCell
 from toolkit.layers.mirror_images import MeanOverMirrorImages, WithMirrorImages
 from toolkit.layers.pooling import MaxAndMeanPooling1D
 from toolkit.layers.simple_rnn import SimpleRNNCell
+from toolkit.layers.word_dropout import WordDropout
+from toolkit.layers.word_presence import WordPresenceLoss
 
 __all__ = [
+    "AttentionLSTMCell",
     "ChronoBias",
+    "GridPositionEmbedding",
     "LSTM",
     "LSTMCell",
     "LearnedInitialState",
@@ -21,5 +27,7 @@ __all__ = [
     "ProjectedInitialState",
     "SimpleRNNCell",
     "WithMirrorImages",
+    "WordDropout",
+    "WordPresenceLoss",
     "rnn_state_sizes",
 ]

@@ -7,66 +7,124 @@ once every caption has emitted `<end>`.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 import tensorflow as tf
 
+from toolkit.config import ConfigError
 from toolkit.models.token_step import TokenStep
-from toolkit.preprocessing.captions import END_ID, PADDING_ID, START_ID
+from toolkit.preprocessing.captions import END_ID, PADDING_ID, START_ID, UNKNOWN_ID
+
+# Ids below this are padding, unknown, <start> and <end>: not words, so never given a presence bonus.
+_FIRST_WORD_ID = max(PADDING_ID, UNKNOWN_ID, START_ID, END_ID) + 1
+
+
+class Decoded(NamedTuple):
+    """Captions found by a search.
+
+    Attributes:
+        ids: int64 `(batch, max_length)`, padded after `<end>`.
+        log_probability: Each caption's summed log-probability, `<end>` included.
+        attention: `(batch, max_length, positions)`: the attention weights
+            over the encoder's grid with which each word was chosen (zeros
+            after `<end>`); `positions` is 0 for a decoder without attention.
+    """
+
+    ids: tf.Tensor
+    log_probability: tf.Tensor
+    attention: tf.Tensor
 
 
 class CaptionDecoder:
     """One decoding step of a trained captioner, and the loops built on it.
 
+    With `presence_weight` λ > 0, each word's log-probability gains
+    λ · log P(the word is in the caption | image), from the network's
+    word-presence head: a shallow fusion that lets what the image shows
+    outvote which words usually follow which.
+
     Args:
         network: A `ShowAndTell` network; its `state_encoder`, `embedding`,
             `decoder_layers` and `head` are used one step at a time.
+        presence_weight: λ; needs a network trained with `word_presence_loss`.
     """
 
-    def __init__(self, network: keras.Model):
+    def __init__(self, network: keras.Model, presence_weight: float = 0.0):
+        if presence_weight and network.word_presence is None:
+            raise ConfigError(
+                f"decoding.presence_weight is {presence_weight}, but the network has no word-presence head; "
+                "train it with model.word_presence_loss above 0, or set decoding.presence_weight to 0."
+            )
+        self.presence = network.word_presence if presence_weight else None
+        self.presence_weight = float(presence_weight)
         self.encoder = network.state_encoder
         self.token_step = TokenStep(network.embedding, network.decoder_layers, network.head)
+        first_cell = self.token_step.cells[0]
+        self.attention_cell = first_cell if hasattr(first_cell, "attention_weights") else None
+        self.positions = self.attention_cell.positions if self.attention_cell else 0
 
     def start(self, images: tf.Tensor) -> list[tf.Tensor]:
-        """The decoder's initial states, `[h₁, c₁, h₂, c₂, …]`, from a batch of images."""
-        return list(self.encoder(images, training=False))
+        """The decoding states from a batch of images.
+
+        The cells' states (`[h₁, c₁, h₂, c₂, …]`, with the attention cell's
+        memory), then, with a `presence_weight`, the per-word bonus
+        `(batch, vocabulary)`, which every step adds and passes on.
+        """
+        states = list(self.encoder(images, training=False))
+        if self.presence is None:
+            return states
+        logits = self.presence(images, training=False)
+        words = tf.range(tf.shape(logits)[-1]) >= _FIRST_WORD_ID
+        return states + [self.presence_weight * tf.where(words, tf.math.log_sigmoid(logits), 0.0)]
+
+    def attention(self, states: list[tf.Tensor]) -> tf.Tensor:
+        """The weights `(batch, positions)` over the grid that the next step attends with; `(batch, 0)` without attention."""
+        if self.attention_cell is None:
+            return tf.zeros([tf.shape(states[0])[0], 0])
+        return self.attention_cell.attention_weights(self.token_step.cell_states(states)[0])
 
     def step(self, tokens: tf.Tensor, states: list[tf.Tensor]) -> tuple[tf.Tensor, list[tf.Tensor]]:
-        """Feeds one token per caption; returns next-token log-probabilities `(batch, vocabulary)` and the new states."""
-        probabilities, states = self.token_step(tokens, states)
-        return tf.math.log(tf.maximum(probabilities, 1e-30)), states
+        """Feeds one token per caption; returns next-token scores `(batch, vocabulary)` and the new states.
 
-    def greedy(self, images: tf.Tensor, max_length: int) -> tuple[tf.Tensor, tf.Tensor]:
-        """Picks the most likely word at each step.
-
-        Returns:
-            `(ids, log_probability)`: int64 `(batch, max_length)` padded after
-            `<end>`, and each caption's summed log-probability, `<end>` included.
+        The scores are log-probabilities, plus the word-presence bonus with a `presence_weight`.
         """
+        if self.presence is None:
+            probabilities, states = self.token_step(tokens, states)
+            return tf.math.log(tf.maximum(probabilities, 1e-30)), states
+        *cell_states, bonus = states
+        probabilities, cell_states = self.token_step(tokens, cell_states)
+        return tf.math.log(tf.maximum(probabilities, 1e-30)) + bonus, cell_states + [bonus]
+
+    def greedy(self, images: tf.Tensor, max_length: int) -> Decoded:
+        """Picks the most likely word at each step."""
         states = self.start(images)
         batch = tf.shape(images)[0]
         tokens = tf.fill([batch], tf.constant(START_ID, tf.int64))
         finished = tf.zeros([batch], tf.bool)
         total = tf.zeros([batch])
         ids = tf.TensorArray(tf.int64, size=0, dynamic_size=True, element_shape=[None])
+        weights = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, self.positions])
 
-        def body(step, tokens, states, finished, total, ids):
+        def body(step, tokens, states, finished, total, ids, weights):
+            attention = tf.where(finished[:, None], 0.0, self.attention(states))
             log_probabilities, states = self.step(tokens, states)
             chosen = tf.argmax(log_probabilities, axis=-1)
             chosen = tf.where(finished, tf.constant(PADDING_ID, tf.int64), chosen)
             gained = tf.gather(log_probabilities, chosen, batch_dims=1)
             total += tf.where(finished, 0.0, gained)
-            return step + 1, chosen, states, finished | (chosen == END_ID), total, ids.write(step, chosen)
+            return (step + 1, chosen, states, finished | (chosen == END_ID), total, ids.write(step, chosen),
+                    weights.write(step, attention))
 
-        _, _, _, _, total, ids = tf.while_loop(
-            lambda step, tokens, states, finished, total, ids: (step < max_length) & ~tf.reduce_all(finished),
+        _, _, _, _, total, ids, weights = tf.while_loop(
+            lambda step, tokens, states, finished, total, ids, weights: (step < max_length) & ~tf.reduce_all(finished),
             body,
-            (tf.constant(0), tokens, states, finished, total, ids),
+            (tf.constant(0), tokens, states, finished, total, ids, weights),
         )
-        return _padded(tf.transpose(ids.stack()), max_length), total
+        attention = tf.transpose(weights.stack(), [1, 0, 2])
+        return Decoded(_padded(tf.transpose(ids.stack()), max_length), total, _padded_attention(attention, max_length))
 
-    def beam_search(
-        self, images: tf.Tensor, max_length: int, beam_width: int, length_penalty: float = 0.0
-    ) -> tuple[tf.Tensor, tf.Tensor]:
+    def beam_search(self, images: tf.Tensor, max_length: int, beam_width: int, length_penalty: float = 0.0) -> Decoded:
         """Keeps the `beam_width` most likely partial captions at each step.
 
         Hypotheses are ranked by summed log-probability while searching; at
@@ -76,7 +134,7 @@ class CaptionDecoder:
         having more words.
 
         Returns:
-            `(ids, log_probability)` of the best caption per image, as `greedy`.
+            The best caption per image, as `greedy`.
         """
         batch = tf.shape(images)[0]
         states = [_tile(state, beam_width) for state in self.start(images)]
@@ -86,8 +144,11 @@ class CaptionDecoder:
         finished = tf.zeros([batch, beam_width], tf.bool)
         lengths = tf.zeros([batch, beam_width])
         sequences = tf.zeros([batch, beam_width, 0], tf.int64)
+        weights = tf.zeros([batch, beam_width, 0, self.positions])
 
-        def body(step, tokens, states, scores, finished, lengths, sequences):
+        def body(step, tokens, states, scores, finished, lengths, sequences, weights):
+            attention = tf.reshape(self.attention(states), [batch, beam_width, self.positions])
+            attention = tf.where(finished[..., None], 0.0, attention)
             log_probabilities, states = self.step(tokens, states)
             vocabulary = tf.shape(log_probabilities)[-1]
             log_probabilities = tf.reshape(log_probabilities, [batch, beam_width, vocabulary])
@@ -102,15 +163,18 @@ class CaptionDecoder:
             lengths = tf.gather(lengths, parents, batch_dims=1) + tf.cast(~was_finished, tf.float32)
             finished = was_finished | (words == END_ID)
             sequences = tf.concat([tf.gather(sequences, parents, batch_dims=1), words[..., None]], axis=-1)
+            weights = tf.concat(
+                [tf.gather(weights, parents, batch_dims=1), tf.gather(attention, parents, batch_dims=1)[:, :, None]], axis=2
+            )
             flat_parents = tf.reshape(parents + tf.range(batch)[:, None] * beam_width, [-1])
             states = [tf.gather(state, flat_parents) for state in states]
-            return step + 1, tf.reshape(words, [-1]), states, scores, finished, lengths, sequences
+            return step + 1, tf.reshape(words, [-1]), states, scores, finished, lengths, sequences, weights
 
-        _, _, _, scores, _, lengths, sequences = tf.while_loop(
-            lambda step, tokens, states, scores, finished, lengths, sequences: (step < max_length)
+        _, _, _, scores, _, lengths, sequences, weights = tf.while_loop(
+            lambda step, tokens, states, scores, finished, lengths, sequences, weights: (step < max_length)
             & ~tf.reduce_all(finished),
             body,
-            (tf.constant(0), tokens, states, scores, finished, lengths, sequences),
+            (tf.constant(0), tokens, states, scores, finished, lengths, sequences, weights),
             shape_invariants=(
                 tf.TensorShape([]),
                 tf.TensorShape([None]),
@@ -119,11 +183,16 @@ class CaptionDecoder:
                 tf.TensorShape([None, beam_width]),
                 tf.TensorShape([None, beam_width]),
                 tf.TensorShape([None, beam_width, None]),
+                tf.TensorShape([None, beam_width, None, self.positions]),
             ),
         )
         normalized = scores / tf.pow(tf.maximum(lengths, 1.0), length_penalty)
         best = tf.argmax(normalized, axis=-1, output_type=tf.int32)
-        return _padded(tf.gather(sequences, best, batch_dims=1), max_length), tf.gather(scores, best, batch_dims=1)
+        return Decoded(
+            _padded(tf.gather(sequences, best, batch_dims=1), max_length),
+            tf.gather(scores, best, batch_dims=1),
+            _padded_attention(tf.gather(weights, best, batch_dims=1), max_length),
+        )
 
 
 def _tile(state: tf.Tensor, beam_width: int) -> tf.Tensor:
@@ -134,3 +203,8 @@ def _tile(state: tf.Tensor, beam_width: int) -> tf.Tensor:
 def _padded(ids: tf.Tensor, max_length: int) -> tf.Tensor:
     missing = max_length - tf.shape(ids)[1]
     return tf.pad(ids, [[0, 0], [0, missing]], constant_values=PADDING_ID)
+
+
+def _padded_attention(weights: tf.Tensor, max_length: int) -> tf.Tensor:
+    """`(batch, steps, positions)` → `(batch, max_length, positions)`, zeros after the last step."""
+    return tf.pad(weights, [[0, 0], [0, max_length - tf.shape(weights)[1]], [0, 0]])

@@ -38,6 +38,11 @@ class ImageClassifierConfig:
     )
 
     def __post_init__(self):
+        if self.encoder.output == "grid":
+            raise ConfigError(
+                "model.encoder.output: grid keeps the feature map for a decoder that attends over it; a classifier "
+                "needs a vector: use flatten, global_average or global_max."
+            )
         if self.test_time_flip and "horizontal" not in self.augmentation.flip:
             raise ConfigError(
                 f"model.test_time_flip: averages each image with its left-right mirror image, which suits a model "

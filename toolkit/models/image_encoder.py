@@ -34,6 +34,10 @@ class AugmentationConfig:
         0.0, "Random erasing (Zhong et al. 2017): each image is erased with a chance drawn up to this value, a "
         "rectangle of 2-33 % of its area filled with noise.", min=0.0, max=1.0,
     )
+    grayscale: float = option(
+        0.0, "Share of colour images turned grey: shapes must then be told by their outlines, not their colours.",
+        min=0.0, max=1.0,
+    )
 
 
 @dataclass
@@ -51,8 +55,9 @@ class ImageEncoderConfig:
     padding: Literal["same", "valid"] = option("same", "Convolution padding.")
     pooling: Literal["max", "average"] = option("max", "Pooling at the end of each block (2x2).")
     block_dropout: float = option(0.0, "Dropout after each block.", min=0.0, max=0.9)
-    output: Literal["global_average", "global_max", "flatten"] = option(
-        "global_average", "How the last feature map becomes a vector."
+    output: Literal["global_average", "global_max", "flatten", "grid"] = option(
+        "global_average", "How the last feature map becomes a vector; grid: it stays a map (height, width, "
+        "features), for a decoder that attends over its positions."
     )
     backbone: Literal["none", "mobilenet_v2", "efficientnet_b0"] = option(
         "none", "A keras.applications backbone instead of the conv blocks (needs 3-channel images of 32x32 or more)."
@@ -84,6 +89,8 @@ def image_input_stage(raw_images, augmentation: AugmentationConfig, name: str = 
         layers.append(keras.layers.RandomContrast(augmentation.contrast, value_range=(0, 1)))
     if augmentation.erasing:
         layers.append(keras.layers.RandomErasing(augmentation.erasing, value_range=(0, 1)))
+    if augmentation.grayscale:
+        layers.append(keras.layers.RandomGrayscale(augmentation.grayscale))
     return keras.Sequential(layers, name=name)(x) if layers else x
 
 
@@ -115,6 +122,7 @@ def build_image_encoder(image_shape: tuple[int, ...], config: ImageEncoderConfig
         "global_average": keras.layers.GlobalAveragePooling2D,
         "global_max": keras.layers.GlobalMaxPooling2D,
         "flatten": keras.layers.Flatten,
+        "grid": keras.layers.Identity,
     }[config.output]
     return keras.Model(images, head(name="features")(x), name=name)
 
@@ -125,6 +133,6 @@ def _backbone_encoder(images, config: ImageEncoderConfig, name: str) -> keras.Mo
     if images.shape[-1] == 1:
         x = keras.layers.Concatenate(name="gray_to_rgb")([x, x, x])
     x = keras.layers.Rescaling(scale, offset=offset, name="backbone_scaling")(x)
-    pooling = "max" if config.output == "global_max" else "avg"
+    pooling = {"global_max": "max", "grid": None}.get(config.output, "avg")
     backbone = application(include_top=False, weights=config.backbone_weights, input_shape=x.shape[1:], pooling=pooling)
     return keras.Model(images, backbone(x), name=name)

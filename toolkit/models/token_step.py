@@ -26,14 +26,22 @@ class TokenStep:
 
     def zero_states(self, batch_size: tf.Tensor) -> list[tf.Tensor]:
         """`[h₁, c₁, h₂, c₂, …]` of zeros for `batch_size` rows."""
-        return [tf.zeros([batch_size, cell.units]) for cell in self.cells for _ in range(2)]
+        return [tf.zeros([batch_size, size]) for cell in self.cells for size in cell.state_size]
+
+    def cell_states(self, states: list[tf.Tensor]) -> list[list[tf.Tensor]]:
+        """The flat list of states split per cell, bottom first (an LSTM cell has `[h, c]`; an attention cell more)."""
+        per_cell, start = [], 0
+        for cell in self.cells:
+            per_cell.append(states[start : start + len(cell.state_size)])
+            start += len(cell.state_size)
+        return per_cell
 
     def __call__(self, tokens: tf.Tensor, states: list[tf.Tensor]) -> tuple[tf.Tensor, list[tf.Tensor]]:
         """Feeds `tokens` `(batch,)`; returns the head's output `(batch, vocabulary)` and the new states."""
         # A lookup of the embedding table rather than a call, which would attach a padding mask the cells do not take.
         x = tf.gather(self.embedding.embeddings, tokens)
         new_states = []
-        for index, cell in enumerate(self.cells):
-            x, (h, c) = cell(x, states[2 * index : 2 * index + 2], training=False)
-            new_states += [h, c]
+        for cell, cell_states in zip(self.cells, self.cell_states(states), strict=True):
+            x, cell_states = cell(x, cell_states, training=False)
+            new_states += list(cell_states)
         return self.head(x), new_states

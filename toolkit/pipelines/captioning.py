@@ -1,4 +1,4 @@
-"""Image captioning: CNN encoder → projected h₀, c₀ → LSTM decoder, one word at a time (greedy or beam search)."""
+"""Image captioning: CNN encoder → projected h₀, c₀ → LSTM decoder (with or without soft attention), greedy or beam search."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from toolkit.config import option, section
@@ -17,12 +18,15 @@ from toolkit.data.captions import (
 )
 from toolkit.data.splits import Split, inputs_and_targets
 from toolkit.evaluation.captioning import caption_metrics, token_accuracy
-from toolkit.evaluation.plots import plot_captions
+from toolkit.evaluation.plots import plot_attention, plot_captions
 from toolkit.models.captioner import Captioner, CaptionerConfig, ShowAndTell
 from toolkit.pipelines.base import Pipeline
 from toolkit.preprocessing.captions import PADDING_ID, caption_tokenizer
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
+
+# Images of each held-out split shown in `plots/attention.png`.
+ATTENTION_PLOT_IMAGES = 3
 
 
 @dataclass
@@ -33,6 +37,10 @@ class DecodingConfig:
     max_length: int = option(20, "Most words generated per caption, <end> included.", min=1)
     length_penalty: float = option(
         0.7, "Beam scores are log-probability / length ** length_penalty (0: none, 1: per-word mean).", min=0.0, max=2.0
+    )
+    presence_weight: float = option(
+        0.0, "Each word's score gains this times log P(word in the caption | image), from the word-presence head "
+        "(needs model.word_presence_loss > 0); 0: none.", min=0.0
     )
 
 
@@ -74,7 +82,8 @@ class CaptioningPipeline(Pipeline):
     def build_task(self, config: CaptioningConfig, data, preprocessor):
         network = ShowAndTell(data.metadata["image_shape"], preprocessor.vocabulary_size(), config.model, name="network")
         decoding = config.decoding
-        return Captioner(network, preprocessor, decoding.beam_width, decoding.max_length, decoding.length_penalty)
+        return Captioner(network, preprocessor, decoding.beam_width, decoding.max_length, decoding.length_penalty,
+                         decoding.presence_weight)
 
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(ignore_class=PADDING_ID)
@@ -115,3 +124,14 @@ class CaptioningPipeline(Pipeline):
             plot_captions(split.inputs[:16], list(outputs["caption"][:16]), [r[0] for r in references[:16]],
                           plots_dir / f"{prefix}captions.png")
         return result
+
+    def evaluate_run(self, task, data, plots_dir: Path | None = None) -> dict:
+        """Each held-out split's metrics; with attention, also `attention.png`: a few images of each split, word by word."""
+        metrics = super().evaluate_run(task, data, plots_dir)
+        if plots_dir is not None and task.model.network.attention_grid is not None:
+            shown = {name: split.inputs[:ATTENTION_PLOT_IMAGES] for name, split in data.held_out().items()}
+            images = np.concatenate(list(shown.values()))
+            outputs = task.predict(images, return_attention=True)
+            labels = [name for name, split_images in shown.items() for _ in split_images]
+            plot_attention(images, list(outputs["caption"]), outputs["attention"], labels, plots_dir / "attention.png")
+        return metrics

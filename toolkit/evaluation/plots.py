@@ -102,19 +102,18 @@ def plot_captions(images: np.ndarray, generated: list[str], references: list[str
 
 
 def plot_attention(
-    images: np.ndarray, captions: list[str], attention: np.ndarray, labels: list[str], path: str | Path
+    images: np.ndarray, words: list[list[str]], attention: np.ndarray, labels: list[str], path: str | Path
 ) -> Path:
     """Saves, per image, one row: the image, then the image under each generated word's attention map, as a PNG.
 
     Args:
         images: uint8 `(n, height, width, channels)`.
-        captions: The generated caption of each image.
+        words: The generated tokens of each image, `<end>` included, one per map.
         attention: `(n, steps, rows, columns)`: the weights with which each
             word was chosen; each map is stretched over the image.
         labels: A label per row, such as the split it comes from.
         path: The PNG to write.
     """
-    words = [caption.split() + ["<end>"] for caption in captions]
     columns = 1 + max(len(caption) for caption in words)
     figure = Figure(figsize=(1.5 * columns, 1.7 * len(images)), layout="constrained")
     for row, (image, caption, weights, label) in enumerate(zip(images, words, attention, labels, strict=True)):

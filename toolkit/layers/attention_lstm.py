@@ -79,7 +79,7 @@ class AttentionLSTMCell(keras.layers.Layer):
         self.query.build((None, self.units))
         self.score.build((None, self.attention_units))
 
-    def attend(self, h, memory, keys):
+    def attend(self, h, memory, keys) -> tuple:
         """`(context, weights)`: the context `(batch, features)` and the weights `(batch, positions)` for query `h`."""
         memory = ops.reshape(memory, (-1, self.positions, self.features))
         keys = ops.reshape(keys, (-1, self.positions, self.attention_units))
@@ -87,7 +87,7 @@ class AttentionLSTMCell(keras.layers.Layer):
         weights = ops.softmax(scores, axis=-1)
         return ops.einsum("bp,bpf->bf", weights, memory), weights
 
-    def attention_weights(self, states):
+    def attention_weights(self, states: list):
         """The weights over the memory that the next step will use, `(batch, positions)`, from the cell's states."""
         h, _, memory, keys = states
         return self.attend(h, memory, keys)[1]

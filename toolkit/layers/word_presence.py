@@ -45,6 +45,10 @@ class WordPresenceLoss(keras.layers.Layer):
 
     def __init__(self, vocabulary_size: int, weight: float, ignored_ids: tuple[int, ...] = (0,), **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(vocabulary_size, int) or vocabulary_size <= 0:
+            raise ValueError(f"WordPresenceLoss: `vocabulary_size` must be a positive integer, got {vocabulary_size!r}.")
+        if weight < 0:
+            raise ValueError(f"WordPresenceLoss: `weight` must be at least 0, got {weight!r}.")
         self.vocabulary_size = int(vocabulary_size)
         self.weight = float(weight)
         self.ignored_ids = tuple(int(i) for i in ignored_ids)

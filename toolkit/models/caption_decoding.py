@@ -13,11 +13,9 @@ import keras
 import tensorflow as tf
 
 from toolkit.config import ConfigError
+from toolkit.layers import AttentionLSTMCell
 from toolkit.models.token_step import TokenStep
-from toolkit.preprocessing.captions import END_ID, PADDING_ID, START_ID, UNKNOWN_ID
-
-# Ids below this are padding, unknown, <start> and <end>: not words, so never given a presence bonus.
-_FIRST_WORD_ID = max(PADDING_ID, UNKNOWN_ID, START_ID, END_ID) + 1
+from toolkit.preprocessing.captions import END_ID, NOT_WORD_IDS, PADDING_ID, START_ID
 
 
 class Decoded(NamedTuple):
@@ -25,7 +23,8 @@ class Decoded(NamedTuple):
 
     Attributes:
         ids: int64 `(batch, max_length)`, padded after `<end>`.
-        log_probability: Each caption's summed log-probability, `<end>` included.
+        log_probability: Each caption's summed log-probability, `<end>` included;
+            with a `presence_weight`, the summed scores, bonus included.
         attention: `(batch, max_length, positions)`: the attention weights
             over the encoder's grid with which each word was chosen (zeros
             after `<end>`); `positions` is 0 for a decoder without attention.
@@ -51,17 +50,13 @@ class CaptionDecoder:
     """
 
     def __init__(self, network: keras.Model, presence_weight: float = 0.0):
-        if presence_weight and network.word_presence is None:
-            raise ConfigError(
-                f"decoding.presence_weight is {presence_weight}, but the network has no word-presence head; "
-                "train it with model.word_presence_loss above 0, or set decoding.presence_weight to 0."
-            )
+        check_presence_weight(network, presence_weight)
         self.presence = network.word_presence if presence_weight else None
         self.presence_weight = float(presence_weight)
         self.encoder = network.state_encoder
         self.token_step = TokenStep(network.embedding, network.decoder_layers, network.head)
         first_cell = self.token_step.cells[0]
-        self.attention_cell = first_cell if hasattr(first_cell, "attention_weights") else None
+        self.attention_cell = first_cell if isinstance(first_cell, AttentionLSTMCell) else None
         self.positions = self.attention_cell.positions if self.attention_cell else 0
 
     def start(self, images: tf.Tensor) -> list[tf.Tensor]:
@@ -75,7 +70,7 @@ class CaptionDecoder:
         if self.presence is None:
             return states
         logits = self.presence(images, training=False)
-        words = tf.range(tf.shape(logits)[-1]) >= _FIRST_WORD_ID
+        words = tf.reduce_all(tf.range(tf.shape(logits)[-1])[:, None] != tf.constant(NOT_WORD_IDS)[None, :], axis=1)
         return states + [self.presence_weight * tf.where(words, tf.math.log_sigmoid(logits), 0.0)]
 
     def attention(self, states: list[tf.Tensor]) -> tf.Tensor:
@@ -192,6 +187,15 @@ class CaptionDecoder:
             _padded(tf.gather(sequences, best, batch_dims=1), max_length),
             tf.gather(scores, best, batch_dims=1),
             _padded_attention(tf.gather(weights, best, batch_dims=1), max_length),
+        )
+
+
+def check_presence_weight(network: keras.Model, presence_weight: float) -> None:
+    """Refuses a presence bonus for a network without a word-presence head, naming both keys."""
+    if presence_weight and network.word_presence is None:
+        raise ConfigError(
+            f"'decoding.presence_weight' is {presence_weight}, but the network has no word-presence head; "
+            "train it with 'model.word_presence_loss' above 0, or set 'decoding.presence_weight' to 0."
         )
 
 

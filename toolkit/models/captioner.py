@@ -21,7 +21,7 @@ from toolkit.layers import (
     WordDropout,
     WordPresenceLoss,
 )
-from toolkit.models.caption_decoding import CaptionDecoder
+from toolkit.models.caption_decoding import CaptionDecoder, check_presence_weight
 from toolkit.models.image_encoder import (
     AugmentationConfig,
     ImageEncoderConfig,
@@ -30,7 +30,7 @@ from toolkit.models.image_encoder import (
 )
 from toolkit.models.task import TaskModel
 from toolkit.preprocessing.batch_checks import checked_image_batch
-from toolkit.preprocessing.captions import END_ID, PADDING_ID, START_ID, UNKNOWN_ID
+from toolkit.preprocessing.captions import NOT_WORD_IDS, PADDING_ID, START_ID, UNKNOWN_ID
 
 
 @dataclass
@@ -74,8 +74,8 @@ class CaptionerConfig:
     def __post_init__(self):
         if (self.decoder == "attention") != (self.encoder.output == "grid"):
             raise ConfigError(
-                f"model.decoder is {self.decoder!r} and model.encoder.output is {self.encoder.output!r}: the attention "
-                "decoder needs the encoder's grid (output: grid), and only it can use one. Set both, or neither."
+                f"'model.decoder' is {self.decoder!r} and 'model.encoder.output' is {self.encoder.output!r}: the "
+                "attention decoder needs the encoder's grid (output: grid), and only it can use one. Set both, or neither."
             )
 
 
@@ -92,8 +92,8 @@ class ShowAndTell(keras.Model):
     With `decoder: attention` (Show, Attend and Tell), the encoder's grid,
     plus a learned embedding of each position, is the memory; the initial
     states are projected from all of it, and the first decoder layer is an
-    `RNN` of an `AttentionLSTMCell`, whose output `[h, context]` the layers
-    above and the head read.
+    `RNN` of an `AttentionLSTMCell`, whose output `[h, context]` the layer
+    above (or, with `depth` 1, the head) reads.
 
     Decoding one word at a time uses its parts, kept as attributes:
     `state_encoder` (images → every decoder layer's initial states:
@@ -125,8 +125,8 @@ class ShowAndTell(keras.Model):
         features = build_image_encoder(tuple(x.shape[1:]), architecture.encoder)(x)
         attention = architecture.decoder == "attention"
         if attention:
-            _, height, width, depth = features.shape
-            memory = keras.layers.Reshape((height * width, depth), name="memory_grid")(features)
+            _, height, width, channels = features.shape
+            memory = keras.layers.Reshape((height * width, channels), name="memory_grid")(features)
             memory = GridPositionEmbedding(name="grid_positions")(memory)
             memory = keras.layers.LayerNormalization(name="memory_norm")(memory)
             features = keras.layers.Flatten(name="memory_flat")(memory)
@@ -150,14 +150,14 @@ class ShowAndTell(keras.Model):
         sequence = self.embedding(words(caption_ids))
         presence_logits = None
         if architecture.word_presence_loss:
-            presence = WordPresenceLoss(vocabulary_size, architecture.word_presence_loss,
-                                        (PADDING_ID, UNKNOWN_ID, START_ID, END_ID), name="word_presence")
+            presence = WordPresenceLoss(vocabulary_size, architecture.word_presence_loss, NOT_WORD_IDS,
+                                        name="word_presence")
             sequence = presence([sequence, pooled, caption_ids])
             presence_logits = presence.presence(pooled)
         self.decoder_layers = []
         for index in range(architecture.depth):
             if attention and index == 0:
-                cell = AttentionLSTMCell(units, height * width, depth, architecture.attention_units, name="attention_cell")
+                cell = AttentionLSTMCell(units, height * width, channels, architecture.attention_units, name="attention_cell")
                 decoder = keras.layers.RNN(cell, return_sequences=True, name=f"decoder_{index + 1}")
             else:
                 decoder = LSTM(units, return_sequences=True, name=f"decoder_{index + 1}")
@@ -225,7 +225,7 @@ class Captioner(TaskModel):
         self.max_length = int(max_length)
         self.length_penalty = float(length_penalty)
         self.presence_weight = float(presence_weight)
-        CaptionDecoder(network, self.presence_weight)  # refuses a weight without a presence head, before training
+        check_presence_weight(network, self.presence_weight)
         images = keras.Input(network.image_shape, dtype="uint8", name="images")
         captions = keras.Input((), dtype="string", name="captions")
         ids = preprocessor(captions)

@@ -95,7 +95,9 @@ def image_input_stage(raw_images, augmentation: AugmentationConfig, name: str = 
 
 
 def build_image_encoder(image_shape: tuple[int, ...], config: ImageEncoderConfig, name: str = "image_encoder") -> keras.Model:
-    """The convolutional trunk: float images in [0, 1] `(height, width, channels)` → a feature vector.
+    """The convolutional trunk: float images in [0, 1] `(height, width, channels)` → a feature vector, or a map.
+
+    With `output: grid` the last feature map is returned as it is.
 
     Each block is `convolutions_per_block` × (Conv2D → BatchNorm → ReLU), then
     2×2 pooling and optional dropout. It is one `keras.Model` layer, so that

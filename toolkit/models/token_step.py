@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
+from keras import tree
 
 
 class TokenStep:
@@ -22,18 +23,20 @@ class TokenStep:
     def __init__(self, embedding: keras.layers.Embedding, recurrent_layers: list, head: keras.layers.Layer):
         self.embedding = embedding
         self.cells = [layer.cell for layer in recurrent_layers]
+        # Each cell's state sizes, flat: [units, units] for an LSTM cell, more for an attention cell.
+        self.state_sizes = [[int(size) for size in tree.flatten(cell.state_size)] for cell in self.cells]
         self.head = head
 
     def zero_states(self, batch_size: tf.Tensor) -> list[tf.Tensor]:
         """`[h₁, c₁, h₂, c₂, …]` of zeros for `batch_size` rows."""
-        return [tf.zeros([batch_size, size]) for cell in self.cells for size in cell.state_size]
+        return [tf.zeros([batch_size, size]) for sizes in self.state_sizes for size in sizes]
 
     def cell_states(self, states: list[tf.Tensor]) -> list[list[tf.Tensor]]:
         """The flat list of states split per cell, bottom first (an LSTM cell has `[h, c]`; an attention cell more)."""
         per_cell, start = [], 0
-        for cell in self.cells:
-            per_cell.append(states[start : start + len(cell.state_size)])
-            start += len(cell.state_size)
+        for sizes in self.state_sizes:
+            per_cell.append(states[start : start + len(sizes)])
+            start += len(sizes)
         return per_cell
 
     def __call__(self, tokens: tf.Tensor, states: list[tf.Tensor]) -> tuple[tf.Tensor, list[tf.Tensor]]:

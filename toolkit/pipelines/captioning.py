@@ -9,16 +9,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from toolkit.config import option, section
+from toolkit.config import ConfigError, option, section
 from toolkit.data.caption_pairs import caption_pairs
 from toolkit.data.captions import (
     CaptionDataConfig,
     as_caption_lists,
     load_caption_splits,
 )
-from toolkit.data.splits import Split, inputs_and_targets
+from toolkit.data.splits import DataSplits, Split, inputs_and_targets
 from toolkit.evaluation.captioning import caption_metrics, token_accuracy
 from toolkit.evaluation.plots import plot_attention, plot_captions
+from toolkit.models.caption_decoding import CaptionDecoder
 from toolkit.models.captioner import Captioner, CaptionerConfig, ShowAndTell
 from toolkit.pipelines.base import Pipeline
 from toolkit.preprocessing.captions import PADDING_ID, caption_tokenizer
@@ -57,6 +58,13 @@ class CaptioningConfig:
         ),
         "Compiling and fitting.",
     )
+
+    def __post_init__(self):
+        if self.decoding.presence_weight and not self.model.word_presence_loss:
+            raise ConfigError(
+                f"'decoding.presence_weight' is {self.decoding.presence_weight}, but 'model.word_presence_loss' is 0: "
+                "the bonus comes from the word-presence head, which that loss trains. Set both above 0, or the weight to 0."
+            )
 
 
 @register_pipeline
@@ -125,13 +133,19 @@ class CaptioningPipeline(Pipeline):
                           plots_dir / f"{prefix}captions.png")
         return result
 
-    def evaluate_run(self, task, data, plots_dir: Path | None = None) -> dict:
+    def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:
         """Each held-out split's metrics; with attention, also `attention.png`: a few images of each split, word by word."""
         metrics = super().evaluate_run(task, data, plots_dir)
-        if plots_dir is not None and task.model.network.attention_grid is not None:
+        captioner = task.model
+        if plots_dir is not None and captioner.network.attention_grid is not None:
             shown = {name: split.inputs[:ATTENTION_PLOT_IMAGES] for name, split in data.held_out().items()}
             images = np.concatenate(list(shown.values()))
-            outputs = task.predict(images, return_attention=True)
+            decoder = CaptionDecoder(captioner.network, captioner.presence_weight)
+            beam = decoder.beam_search(images, captioner.max_length, captioner.beam_width, captioner.length_penalty)
+            # Words from the ids, not the caption string, which leaves out <unk>: one label per attention map.
+            vocabulary = captioner.preprocessor.vocabulary()
+            words = [[vocabulary[token] for token in row if token != PADDING_ID] for row in beam.ids.numpy()]
+            grid = (-1, captioner.max_length, *captioner.network.attention_grid)
             labels = [name for name, split_images in shown.items() for _ in split_images]
-            plot_attention(images, list(outputs["caption"]), outputs["attention"], labels, plots_dir / "attention.png")
+            plot_attention(images, words, np.reshape(beam.attention.numpy(), grid), labels, plots_dir / "attention.png")
         return metrics

@@ -8,6 +8,8 @@ import tensorflow as tf
 
 START, END = "<start>", "<end>"
 PADDING_ID, UNKNOWN_ID, START_ID, END_ID = 0, 1, 2, 3
+# Ids that are not words: never a word-presence target, never given a presence bonus.
+NOT_WORD_IDS = (PADDING_ID, UNKNOWN_ID, START_ID, END_ID)
 
 
 @keras.saving.register_keras_serializable(package="toolkit")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import yaml
 
-from toolkit.pipelines.sentiment import SentimentConfig
 from toolkit import config as config_lib
 from toolkit.config import ConfigError, load_config
+from toolkit.pipelines.sentiment import SentimentConfig
 from toolkit.registry import get_pipeline, pipeline_names
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -94,6 +95,8 @@ def test_saved_config_loads_back_equal(tmp_path):
 def test_each_pipelines_yaml_is_exactly_its_defaults(name):
     pipeline = get_pipeline(name)
     assert load_config(pipeline.config_class, CONFIGS / f"{name}.yaml") == pipeline.config_class()
+    # Every key written out, none left to the code's defaults: the file is what the run uses.
+    assert yaml.safe_load((CONFIGS / f"{name}.yaml").read_text()) == dataclasses.asdict(pipeline.config_class())
 
 
 def test_every_yaml_in_configs_loads():

@@ -12,6 +12,7 @@ from toolkit.layers import (
     grid_positions,
     initial_state,
     lstm,
+    luma_chroma,
     mirror_images,
     simple_rnn,
     word_dropout,
@@ -23,6 +24,7 @@ from toolkit.preprocessing import captions, prices, text
 MODULES = [
     lstm, simple_rnn, initial_state, chrono_bias, mirror_images, text, prices, captions, text_classifier, ngram,
     classifier, label_smoothing, attention_lstm, grid_positions, word_dropout, word_presence,
+    luma_chroma,
 ]
 
 

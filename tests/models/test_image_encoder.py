@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
+import pytest
 
+from tests.helpers import RED, SAME_LUMA_BLUE
+from toolkit.config import ConfigError
 from toolkit.models.image_encoder import AugmentationConfig, ImageEncoderConfig, build_image_encoder, image_input_stage
 
 
@@ -40,3 +45,27 @@ def test_a_keras_applications_backbone_can_replace_the_blocks():
     config = ImageEncoderConfig(backbone="mobilenet_v2", backbone_weights=None)  # imagenet weights need a download
     encoder = build_image_encoder((64, 64, 1), config)
     assert encoder(np.zeros((2, 64, 64, 1), "float32")).shape == (2, 1280)
+
+
+def test_separate_colour_keeps_hue_out_of_the_blocks_and_in_the_colour_stream():
+    config = ImageEncoderConfig(filters=[4, 8], output="grid", colour="separate", colour_filters=3, batch_norm=False)
+    encoder = build_image_encoder((16, 16, 3), config)
+    assert encoder.output.shape == (None, 4, 4, 8 + 3)
+    images = np.full((2, 16, 16, 3), 0.3, "float32")
+    images[0, 4:12, 4:12], images[1, 4:12, 4:12] = RED, SAME_LUMA_BLUE  # one square, in two hues
+    features = encoder(images).numpy()
+    np.testing.assert_allclose(features[0, ..., :8], features[1, ..., :8], atol=1e-5)  # the blocks: the same
+    assert not np.allclose(features[0, ..., 8:], features[1, ..., 8:])  # the colour stream: not
+    # Valid padding leaves a 10x10 grid of a 46x46 image: cells of 4 pixels, and a last partial row and column.
+    odd = build_image_encoder((46, 46, 3), dataclasses.replace(config, padding="valid"))
+    assert odd.output.shape == (None, 10, 10, 8 + 3)
+
+
+def test_separate_colour_refuses_a_backbone_and_grey_images():
+    config = ImageEncoderConfig(colour="separate")
+    with pytest.raises(ConfigError, match=r"'model.encoder.colour' is 'separate', but 'model.encoder.backbone' is "
+                                          r"'mobilenet_v2', which takes the colour image as it is"):
+        build_image_encoder((32, 32, 3), dataclasses.replace(config, backbone="mobilenet_v2", backbone_weights=None))
+    with pytest.raises(ConfigError, match=r"'model.encoder.colour' is 'separate', which needs colour images of 3 "
+                                          r"channels; these have 1. Set it to 'mixed'."):
+        build_image_encoder((28, 28, 1), config)

@@ -9,6 +9,7 @@ from toolkit.layers.initial_state import (
     rnn_state_sizes,
 )
 from toolkit.layers.lstm import LSTM, LSTMCell
+from toolkit.layers.luma_chroma import LumaChroma
 from toolkit.layers.mirror_images import MeanOverMirrorImages, WithMirrorImages
 from toolkit.layers.pooling import MaxAndMeanPooling1D
 from toolkit.layers.simple_rnn import SimpleRNNCell
@@ -22,6 +23,7 @@ __all__ = [
     "LSTM",
     "LSTMCell",
     "LearnedInitialState",
+    "LumaChroma",
     "MaxAndMeanPooling1D",
     "MeanOverMirrorImages",
     "ProjectedInitialState",

@@ -38,23 +38,37 @@ class Decoded(NamedTuple):
 class CaptionDecoder:
     """One decoding step of a trained captioner, and the loops built on it.
 
-    With `presence_weight` λ > 0, each word's log-probability gains
-    λ · log P(the word is in the caption | image), from the network's
-    word-presence head: a shallow fusion that lets what the image shows
-    outvote which words usually follow which.
+    Two weights let what the image shows outvote which words usually
+    follow which:
+
+    - With `presence_weight` λ > 0, each word's log-probability gains
+      λ · log P(the word is in the caption | image), from the network's
+      word-presence head (a shallow fusion).
+    - With `context_weight` w ≠ 1, the head reads `[h, w · context]`: the
+      attended context's own term in every word's logit is scaled by w,
+      against the LSTM output's (for an attention decoder of depth 1,
+      whose head reads both).
 
     Args:
         network: A `ShowAndTell` network; its `state_encoder`, `embedding`,
             `decoder_layers` and `head` are used one step at a time.
         presence_weight: λ; needs a network trained with `word_presence_loss`.
+        context_weight: w; 1 decodes the network as it was trained.
     """
 
-    def __init__(self, network: keras.Model, presence_weight: float = 0.0):
+    def __init__(self, network: keras.Model, presence_weight: float = 0.0, context_weight: float = 1.0):
         check_presence_weight(network, presence_weight)
+        check_context_weight(network, context_weight)
         self.presence = network.word_presence if presence_weight else None
         self.presence_weight = float(presence_weight)
         self.encoder = network.state_encoder
-        self.token_step = TokenStep(network.embedding, network.decoder_layers, network.head)
+        units = network.architecture.units
+
+        def weighted_head(outputs: tf.Tensor) -> tf.Tensor:  # the attention cell's outputs are [h, context]
+            return network.head(tf.concat([outputs[:, :units], context_weight * outputs[:, units:]], axis=-1))
+
+        head = network.head if context_weight == 1.0 else weighted_head
+        self.token_step = TokenStep(network.embedding, network.decoder_layers, head)
         first_cell = self.token_step.cells[0]
         self.attention_cell = first_cell if isinstance(first_cell, AttentionLSTMCell) else None
         self.positions = self.attention_cell.positions if self.attention_cell else 0
@@ -196,6 +210,17 @@ def check_presence_weight(network: keras.Model, presence_weight: float) -> None:
         raise ConfigError(
             f"'decoding.presence_weight' is {presence_weight}, but the network has no word-presence head; "
             "train it with 'model.word_presence_loss' above 0, or set 'decoding.presence_weight' to 0."
+        )
+
+
+def check_context_weight(network: keras.Model, context_weight: float) -> None:
+    """Refuses a context weight for a network whose head does not read an attended context beside `h`."""
+    if context_weight != 1.0 and (network.attention_grid is None or len(network.decoder_layers) != 1):
+        raise ConfigError(
+            f"'decoding.context_weight' is {context_weight}, but the network's head reads no attended context (it has "
+            f"{'no attention' if network.attention_grid is None else 'attention'} and {len(network.decoder_layers)} "
+            "decoder layer(s)): that needs 'model.decoder' attention and 'model.depth' 1. Set 'decoding.context_weight' "
+            "to 1."
         )
 
 

@@ -1,7 +1,9 @@
 """The shared image trunk: raw uint8 images → rescaling and augmentation → conv blocks → a feature vector.
 
 Image classification puts a softmax head on it; captioning projects its
-features into the decoder LSTM's initial state.
+features into the decoder LSTM's initial state, and attends over its grid.
+With `colour: separate` the blocks see each pixel's luma and chroma only,
+and a colour stream beside them carries the hue.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Literal
 
 import keras
 
-from toolkit.config import option
+from toolkit.config import ConfigError, option
+from toolkit.layers import LumaChroma
 
 # keras.applications backbones a user with internet may pick, and the input scaling each expects
 # from pixels in [0, 1].
@@ -59,6 +62,13 @@ class ImageEncoderConfig:
         "global_average", "How the last feature map becomes a vector; grid: it stays a map (height, width, "
         "features), for a decoder that attends over its positions."
     )
+    colour: Literal["mixed", "separate"] = option(
+        "mixed", "mixed: the conv blocks see the colour image. separate: they see its luma and chroma only, not its "
+        "hue (LumaChroma), and a colour stream (per-pixel 1x1 convolutions, averaged over each cell of the blocks' "
+        "output grid) is concatenated to their features, so that a shape is told by its outline whatever its "
+        "colour (needs 3-channel images).",
+    )
+    colour_filters: int = option(16, "colour: separate: filters of the colour stream.", min=1)
     backbone: Literal["none", "mobilenet_v2", "efficientnet_b0"] = option(
         "none", "A keras.applications backbone instead of the conv blocks (needs 3-channel images of 32x32 or more)."
     )
@@ -100,13 +110,31 @@ def build_image_encoder(image_shape: tuple[int, ...], config: ImageEncoderConfig
     With `output: grid` the last feature map is returned as it is.
 
     Each block is `convolutions_per_block` × (Conv2D → BatchNorm → ReLU), then
-    2×2 pooling and optional dropout. It is one `keras.Model` layer, so that
-    fine-tuning can freeze it by its name.
+    2×2 pooling and optional dropout. With `colour: separate` the first block
+    reads `LumaChroma` of the image (no hue), and the blocks' last map gets,
+    concatenated, a colour stream: two per-pixel 1×1 convolutions of the
+    image, averaged over each cell of that map. It is one `keras.Model`
+    layer, so that fine-tuning can freeze it by its name.
+
+    Raises:
+        ConfigError: For `colour: separate` with grey images or a backbone.
     """
     images = keras.Input(image_shape, name="images")
     if config.backbone != "none":
+        if config.colour == "separate":
+            raise ConfigError(
+                f"'model.encoder.colour' is 'separate', but 'model.encoder.backbone' is {config.backbone!r}, which "
+                "takes the colour image as it is. Set 'model.encoder.colour' to 'mixed', or the backbone to 'none'."
+            )
         return _backbone_encoder(images, config, name)
     x = images
+    if config.colour == "separate":
+        if image_shape[-1] != 3:
+            raise ConfigError(
+                f"'model.encoder.colour' is 'separate', which needs colour images of 3 channels; these have "
+                f"{image_shape[-1]}. Set it to 'mixed'."
+            )
+        x = LumaChroma(name="luma_chroma")(x)
     for block, filters in enumerate(config.filters, start=1):
         for index in range(1, config.convolutions_per_block + 1):
             layer_name = f"block{block}_conv{index}"
@@ -120,6 +148,8 @@ def build_image_encoder(image_shape: tuple[int, ...], config: ImageEncoderConfig
         x = pool(2, name=f"block{block}_pool")(x)
         if config.block_dropout:
             x = keras.layers.Dropout(config.block_dropout, name=f"block{block}_dropout")(x)
+    if config.colour == "separate":
+        x = keras.layers.Concatenate(name="shape_and_colour")([x, _colour_stream(images, x.shape[1:3], config)])
     head = {
         "global_average": keras.layers.GlobalAveragePooling2D,
         "global_max": keras.layers.GlobalMaxPooling2D,
@@ -127,6 +157,18 @@ def build_image_encoder(image_shape: tuple[int, ...], config: ImageEncoderConfig
         "grid": keras.layers.Identity,
     }[config.output]
     return keras.Model(images, head(name="features")(x), name=name)
+
+
+def _colour_stream(images, grid: tuple[int, int], config: ImageEncoderConfig):
+    """Each grid cell's colours: per-pixel features of the pixel's colour alone, averaged over the cell."""
+    colours = keras.layers.Conv2D(config.colour_filters, 1, activation="relu", name="colour_conv1")(images)
+    colours = keras.layers.Conv2D(config.colour_filters, 1, activation="relu", name="colour_conv2")(colours)
+    cell = (images.shape[1] // grid[0], images.shape[2] // grid[1])
+    colours = keras.layers.AveragePooling2D(cell, name="colour_pool")(colours)
+    extra = (colours.shape[1] - grid[0], colours.shape[2] - grid[1])
+    if any(extra):  # a grid that does not divide the image evenly: the last row or column of cells is dropped
+        colours = keras.layers.Cropping2D(((0, extra[0]), (0, extra[1])), name="colour_crop")(colours)
+    return colours
 
 
 def _backbone_encoder(images, config: ImageEncoderConfig, name: str) -> keras.Model:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import tensorflow as tf
 from keras import tree
@@ -16,11 +18,13 @@ class TokenStep:
     Args:
         embedding: The network's `Embedding`.
         recurrent_layers: Its LSTM layers, bottom first; their cells are used.
-        head: The layer from the top cell's output to the head's output
-            (probabilities or logits).
+        head: The layer (or function) from the top cell's output to the
+            head's output (probabilities or logits).
     """
 
-    def __init__(self, embedding: keras.layers.Embedding, recurrent_layers: list, head: keras.layers.Layer):
+    def __init__(
+        self, embedding: keras.layers.Embedding, recurrent_layers: list, head: Callable[[tf.Tensor], tf.Tensor]
+    ):
         self.embedding = embedding
         self.cells = [layer.cell for layer in recurrent_layers]
         # Each cell's state sizes, flat: [units, units] for an LSTM cell, more for an attention cell.

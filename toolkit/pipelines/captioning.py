@@ -43,6 +43,11 @@ class DecodingConfig:
         0.0, "Each word's score gains this times log P(word in the caption | image), from the word-presence head "
         "(needs model.word_presence_loss > 0); 0: none.", min=0.0
     )
+    context_weight: float = option(
+        1.5, "The head reads [h, context_weight * context]: above 1, the attended part of the image counts for more "
+        "against the words before it (needs model.decoder: attention and model.depth: 1; else set 1); 1: as "
+        "trained. 1.5 was chosen on the selection split.", min=0.0
+    )
 
 
 @dataclass
@@ -64,6 +69,12 @@ class CaptioningConfig:
             raise ConfigError(
                 f"'decoding.presence_weight' is {self.decoding.presence_weight}, but 'model.word_presence_loss' is 0: "
                 "the bonus comes from the word-presence head, which that loss trains. Set both above 0, or the weight to 0."
+            )
+        if self.decoding.context_weight != 1.0 and (self.model.decoder != "attention" or self.model.depth != 1):
+            raise ConfigError(
+                f"'decoding.context_weight' is {self.decoding.context_weight}, but 'model.decoder' is "
+                f"{self.model.decoder!r} and 'model.depth' {self.model.depth}: only an attention decoder of depth 1 has "
+                "a head that reads the attended context. Set 'decoding.context_weight' to 1."
             )
 
 
@@ -91,7 +102,7 @@ class CaptioningPipeline(Pipeline):
         network = ShowAndTell(data.metadata["image_shape"], preprocessor.vocabulary_size(), config.model, name="network")
         decoding = config.decoding
         return Captioner(network, preprocessor, decoding.beam_width, decoding.max_length, decoding.length_penalty,
-                         decoding.presence_weight)
+                         decoding.presence_weight, decoding.context_weight)
 
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(ignore_class=PADDING_ID)
@@ -140,7 +151,7 @@ class CaptioningPipeline(Pipeline):
         if plots_dir is not None and captioner.network.attention_grid is not None:
             shown = {name: split.inputs[:ATTENTION_PLOT_IMAGES] for name, split in data.held_out().items()}
             images = np.concatenate(list(shown.values()))
-            decoder = CaptionDecoder(captioner.network, captioner.presence_weight)
+            decoder = CaptionDecoder(captioner.network, captioner.presence_weight, captioner.context_weight)
             beam = decoder.beam_search(images, captioner.max_length, captioner.beam_width, captioner.length_penalty)
             # Words from the ids, not the caption string, which leaves out <unk>: one label per attention map.
             vocabulary = captioner.preprocessor.vocabulary()

@@ -564,11 +564,20 @@ def test_command_line_predicts_image_files_resizing_them_and_naming_a_bad_one(ta
     )
 
 
-def test_command_line_captions_an_image_file(tasks, tmp_path, capsys):
-    (tmp_path / "shapes.png").write_bytes(tf.io.encode_png(np.zeros((64, 64, 3), "uint8")).numpy())
-    assert main(["predict", str(tasks["captioning"].run_dir), str(tmp_path / "shapes.png")]) == 0
-    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert isinstance(row["caption"], str) and row["log_probability"] <= 0
+def test_command_line_captions_png_and_jpeg_files_and_names_a_corrupt_one(tasks, tmp_path, capsys):
+    pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype="uint8")
+    (tmp_path / "shapes.png").write_bytes(tf.io.encode_png(pixels).numpy())
+    (tmp_path / "shapes.jpg").write_bytes(tf.io.encode_jpeg(pixels, quality=95).numpy())
+    run_dir = str(tasks["captioning"].run_dir)
+    assert main(["predict", run_dir, str(tmp_path / "shapes.png"), str(tmp_path / "shapes.jpg")]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["input"] for row in rows] == [str(tmp_path / "shapes.png"), str(tmp_path / "shapes.jpg")]
+    assert all(isinstance(row["caption"], str) and row["log_probability"] <= 0 for row in rows)
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "shapes.jpg").read_bytes()[:40])
+    assert main(["predict", run_dir, str(tmp_path / "cut.jpg")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"toolkit predict: error: {tmp_path / 'cut.jpg'}: cannot be decoded as an image (")
+    assert len(error.strip().splitlines()) == 1
 
 
 def test_command_line_reports_a_folder_it_cannot_write_without_a_traceback(tmp_path, capsys, monkeypatch):

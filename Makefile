@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test setup
+.PHONY: run test test-fast setup
 
 setup: $(INSTALLED) $(FASHION_MNIST)
 
@@ -26,5 +26,10 @@ $(INSTALLED): setup.cfg pyproject.toml
 run: setup
 	$(VENV)/bin/toolkit run sentiment
 
+# The whole suite, as CI runs it.
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Everything but the tests marked slow (training to a quality, other processes, default configs): for iterating.
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -1,4 +1,9 @@
-"""The `toolkit` command's entry point: quiets TensorFlow's native logging, then runs `toolkit.cli`.
+"""The `toolkit` command's entry point: its arguments, the commands that need no TensorFlow, and quiet native logging.
+
+It imports nothing of TensorFlow or `toolkit` until a command needs them:
+`--help` and `list` answer at once (pipelines are listed from their entry
+points). Every other command imports `pipelines` (so that a plain checkout
+finds them too) and runs in `toolkit.cli`.
 
 TensorFlow's C++ start-up lines (the oneDNN notice, the CPU-feature lines,
 absl's "All log messages before absl::InitializeLog()") are written straight
@@ -8,17 +13,20 @@ this module, which imports nothing of TensorFlow or `toolkit` first, passes
 the process's standard error through a filter that drops native log lines
 and keeps everything else. `--verbose` leaves standard error as it is.
 
-`python -m toolkit_cli` is the same command; `python -m toolkit` works too,
-without the filter.
+`python -m toolkit_cli` is the same command. `run(argv)` runs one command
+in the calling process, as tests and programs that embed the CLI do.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.metadata
 import os
 import re
 import sys
 import threading
 import traceback
+from pathlib import Path
 
 # absl/TensorFlow native info and warning lines: "I0000 00:00:1795534796.514455   31197 port.cc:153] ...".
 # Errors (E) and fatal lines (F) stay: they may be the only account of a crash.
@@ -39,14 +47,71 @@ def is_native_log_line(line: bytes) -> bool:
     return bool(_NATIVE_LOG_LINE.match(line) or _NATIVE_ERROR_NOTICE.match(line)) or line.startswith(_NATIVE_NOTICES)
 
 
-def main() -> int:
-    """Runs the command line; returns its exit status."""
-    quiet = "--verbose" not in sys.argv[1:]
+# Where runs go unless --output-dir says otherwise; `toolkit.api.DEFAULT_OUTPUT_DIR` is the same folder.
+DEFAULT_OUTPUT_DIR = Path("saved_models")
+# The entry-point group pipelines register in; `toolkit.registry.ENTRY_POINT_GROUP` reads the same.
+PIPELINE_ENTRY_POINTS = "toolkit.pipelines"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toolkit", description="Train, serve and fine-tune sequence models.")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's own logging and warnings, hidden by default"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="train, evaluate and export a pipeline")
+    run.add_argument("name", help="pipeline name; see `toolkit list`")
+    run.add_argument("--config", type=Path, help="YAML config; default: the pipeline's defaults")
+    run.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="dotted overrides, e.g. trainer.epochs=3")
+    run.add_argument(
+        "--run-name", help="run directory name, a plain name (default: a timestamp); reuse it to resume a killed run"
+    )
+    run.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
+    run.add_argument(
+        "--fresh", action="store_true", help="discard what a killed run of this name left to resume from, and start over"
+    )
+    run.add_argument(
+        "--local-workers", type=int, metavar="N",
+        help="train as a multi-worker cluster of N processes on this machine (127.0.0.1), to try "
+        "trainer.distribution=multi_worker without other hosts",
+    )
+
+    predict = commands.add_parser("predict", help="predict raw inputs with a trained run")
+    predict.add_argument("run_dir", type=Path)
+    predict.add_argument(
+        "inputs", nargs="+",
+        help="raw inputs: review texts (sentiment), one-ticker price CSVs (stock) or image files (image_classification, captioning)",
+    )
+
+    evaluate = commands.add_parser("evaluate", help="held-out metrics of a trained run")
+    evaluate.add_argument("run_dir", type=Path)
+    evaluate.add_argument("--data", type=Path, help="a data file; default: the run's own test split")
+
+    fine_tune = commands.add_parser("fine-tune", help="train a run further on new data and export the result")
+    fine_tune.add_argument("run_dir", type=Path)
+    fine_tune.add_argument("--data", type=Path, required=True, help="a data file, such as a CSV of text,label")
+    fine_tune.add_argument("--output", type=Path, required=True, help="the new run directory (not the source run)")
+    fine_tune.add_argument("--epochs", type=int, default=3)
+    fine_tune.add_argument("--learning-rate", type=float, default=1e-4)
+    fine_tune.add_argument("--freeze", nargs="+", default=[], metavar="LAYER", help="network layers to keep fixed")
+    fine_tune.add_argument("--classes", nargs="+", metavar="NAME", help="new class names; a new head if their count differs")
+
+    commands.add_parser("list", help="list the registered pipelines")
+    describe = commands.add_parser("describe", help="document a pipeline's config keys")
+    describe.add_argument("name")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the `toolkit` command; returns its exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        return _list()
+    quiet = not args.verbose
     stop_filtering = _filter_standard_error() if quiet else lambda: None
     try:
-        from toolkit.cli import main as cli_main
-
-        status = cli_main(quiet=quiet)
+        status = _run_parsed(args, quiet)
     except Exception:
         if "TF_CONFIG" not in os.environ:
             raise
@@ -85,6 +150,36 @@ def _filter_standard_error():
         os.close(original)
 
     return stop
+
+
+def run(argv: list[str], quiet: bool = False) -> int:
+    """Runs one command in this process, as the `toolkit` command would, without filtering its output; returns its status.
+
+    Args:
+        argv: The arguments, such as `["predict", "saved_models/sentiment/demo", "a fine film"]`.
+        quiet: Hide TensorFlow's Python logging and the warnings of TensorFlow and Keras.
+    """
+    args = build_parser().parse_args(argv)
+    return _list() if args.command == "list" else _run_parsed(args, quiet)
+
+
+def _run_parsed(args: argparse.Namespace, quiet: bool) -> int:
+    import pipelines  # noqa: F401  (registers the built-in pipelines, also in a checkout never installed)
+    from toolkit.cli import run_command
+
+    return run_command(args, quiet=quiet)
+
+
+def _list() -> int:
+    """Prints the pipelines' names: from the installed entry points, or the registry of a plain checkout."""
+    names = sorted(entry_point.name for entry_point in importlib.metadata.entry_points(group=PIPELINE_ENTRY_POINTS))
+    if not names:
+        import pipelines  # noqa: F401
+        from toolkit.registry import pipeline_names
+
+        names = pipeline_names()
+    print("\n".join(names))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
-"""The built-in task pipelines; importing this package registers each of them by name."""
+"""The built-in task pipelines: each module composes parts of `toolkit` into one task and registers it by name.
 
-from toolkit.pipelines import captioning, image_classification, sentiment, stock, text_generation
-from toolkit.pipelines.base import Pipeline, WalkForwardEvaluation
+`toolkit` finds them through the `toolkit.pipelines` entry-point group
+(`setup.cfg`), importing a module only when its pipeline is asked for;
+importing this package registers all five at once, as the `toolkit` command
+does so that a plain checkout works too.
+"""
 
-__all__ = ["Pipeline", "WalkForwardEvaluation", "captioning", "image_classification", "sentiment", "stock", "text_generation"]
+from pipelines import captioning, image_classification, sentiment, stock, text_generation
+
+__all__ = ["captioning", "image_classification", "sentiment", "stock", "text_generation"]

@@ -21,8 +21,8 @@ from toolkit.evaluation.captioning import caption_metrics, token_accuracy
 from toolkit.evaluation.plots import plot_attention, plot_captions
 from toolkit.models.caption_decoding import CaptionDecoder
 from toolkit.models.captioner import Captioner, CaptionerConfig, ShowAndTell
-from toolkit.pipelines.base import Pipeline
 from toolkit.preprocessing.captions import PADDING_ID, caption_tokenizer
+from toolkit.recipes.pipeline import Pipeline
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
@@ -126,14 +126,14 @@ class CaptioningPipeline(Pipeline):
         images, captions = inputs_and_targets(data, "(images, captions)")
         return Split(model.raw_batch(images), as_caption_lists(captions))
 
-    def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
-        outputs = task.predict(split.inputs)
+    def evaluate(self, trained, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
+        outputs = trained.predict(split.inputs)
         references = [list(image_references) for image_references in split.targets]
         result = {
             "examples": len(references),
             "beam": caption_metrics(references, list(outputs["caption"])),
             "greedy": caption_metrics(references, list(outputs["greedy_caption"])),
-            "token_accuracy": token_accuracy(task.network, caption_pairs(split, task.preprocessor, 256, shuffle=False)),
+            "token_accuracy": token_accuracy(trained.network, caption_pairs(split, trained.preprocessor, 256, shuffle=False)),
             "samples": [
                 {"beam": str(outputs["caption"][i]), "greedy": str(outputs["greedy_caption"][i]), "references": references[i]}
                 for i in range(min(5, len(references)))
@@ -144,10 +144,10 @@ class CaptioningPipeline(Pipeline):
                           plots_dir / f"{prefix}captions.png")
         return result
 
-    def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:
+    def evaluate_run(self, trained, data: DataSplits, plots_dir: Path | None = None) -> dict:
         """Each held-out split's metrics; with attention, also `attention.png`: a few images of each split, word by word."""
-        metrics = super().evaluate_run(task, data, plots_dir)
-        captioner = task.model
+        metrics = super().evaluate_run(trained, data, plots_dir)
+        captioner = trained.model
         if plots_dir is not None and captioner.network.attention_grid is not None:
             shown = {name: split.inputs[:ATTENTION_PLOT_IMAGES] for name, split in data.held_out().items()}
             images = np.concatenate(list(shown.values()))

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from toolkit.baselines.classical import ClassicalBaseline, FittedBaseline, image_baseline
 from toolkit.config import section
 from toolkit.data.batches import preprocessed_batches
 from toolkit.data.images import ImageDataConfig, ImageFiles, in_memory, load_image_splits
 from toolkit.data.splits import DataSplits, Split
 from toolkit.evaluation.plots import plot_misclassified
-from toolkit.models.classical import ClassicalBaseline, FittedBaseline, image_baseline
 from toolkit.models.classifier import softmax_head
 from toolkit.models.image_classifier import (
     ImageClassifier,
     ImageClassifierConfig,
     build_image_backbone,
 )
-from toolkit.pipelines.classification import ClassifierPipeline
+from toolkit.recipes.classification import ClassifierPipeline
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
@@ -74,20 +74,20 @@ class ImageClassificationPipeline(ClassifierPipeline):
         read = split.inputs.read if isinstance(split.inputs, ImageFiles) else None
         return preprocessed_batches(split, read, batch_size, shuffle, seed, cache_limit_mb=cache_limit_mb)
 
-    def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:
+    def evaluate_run(self, trained, data: DataSplits, plots_dir: Path | None = None) -> dict:
         """As for any classifier; from image files, the baseline is fitted on at most `BASELINE_IMAGES` training images."""
         baseline_data = dataclasses.replace(
             data, train=in_memory(data.train, BASELINE_IMAGES), validation=in_memory(data.validation, BASELINE_IMAGES)
         )
-        return super().evaluate_run(task, baseline_data, plots_dir)
+        return super().evaluate_run(trained, baseline_data, plots_dir)
 
     def evaluate(
-        self, task, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: FittedBaseline | None = None
+        self, trained, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: FittedBaseline | None = None
     ) -> dict:
         split = in_memory(split)
-        result, predictions = self.classification_report(task, split, plots_dir, prefix, baseline)
+        result, predictions = self.classification_report(trained, split, plots_dir, prefix, baseline)
         if plots_dir is not None:
             plot_misclassified(
-                split.inputs, split.targets, predictions, task.model.class_names, plots_dir / f"{prefix}misclassified.png"
+                split.inputs, split.targets, predictions, trained.model.class_names, plots_dir / f"{prefix}misclassified.png"
             )
         return result

@@ -6,19 +6,19 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from toolkit.baselines.classical import ClassicalBaseline, text_baseline
 from toolkit.config import section
 from toolkit.data.batches import preprocessed_batches
 from toolkit.data.splits import Split
 from toolkit.data.text import TextDataConfig, labelled_text, load_text_splits
-from toolkit.models.classical import ClassicalBaseline, text_baseline
 from toolkit.models.text_classifier import (
     TextClassifier,
     TextClassifierConfig,
     build_text_classifier,
     text_preprocessor,
 )
-from toolkit.pipelines.classification import ClassifierPipeline
 from toolkit.preprocessing.text import word_count
+from toolkit.recipes.classification import ClassifierPipeline
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from toolkit.baselines.linear import fit_linear_baseline
 from toolkit.config import ConfigError, option, section
 from toolkit.data.prices import (
     PriceDataConfig,
@@ -21,9 +22,8 @@ from toolkit.data.prices import (
 from toolkit.data.splits import Split, TimeOrderedSplit, inputs_and_targets
 from toolkit.evaluation.forecast_report import forecast_report
 from toolkit.models.forecaster import ForecasterConfig, PriceForecaster, build_forecaster
-from toolkit.models.linear_baseline import fit_linear_baseline
-from toolkit.pipelines.base import Pipeline, WalkForwardEvaluation
 from toolkit.preprocessing.prices import price_features
+from toolkit.recipes.pipeline import Pipeline, WalkForwardEvaluation
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
@@ -92,11 +92,11 @@ class StockPipeline(WalkForwardEvaluation, Pipeline):
         inputs, targets = inputs_and_targets(data, "a CSV path, a DataFrame or (windows, log_changes)")
         return TimeOrderedSplit(model.raw_batch(inputs), np.asarray(targets, "float32"))
 
-    def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
-        last_close = split.inputs[:, -1, task.model.close_index].astype("float64")
+    def evaluate(self, trained, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
+        last_close = split.inputs[:, -1, trained.model.close_index].astype("float64")
         forecasts = {
-            "model": task.predict(split.inputs)["prices"],
-            "linear": last_close[:, None] * np.exp(task.model.linear_baseline_log_changes(split.inputs)),
+            "model": trained.predict(split.inputs)["prices"],
+            "linear": last_close[:, None] * np.exp(trained.model.linear_baseline_log_changes(split.inputs)),
             "persistence": np.repeat(last_close[:, None], split.targets.shape[-1], axis=1),
         }
         return forecast_report(split, forecasts, plots_dir, prefix)

@@ -8,13 +8,19 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from toolkit.baselines.ngram import KneserNeyNGrams
 from toolkit.config import ConfigError, option, section
 from toolkit.data.splits import DataSplits, Split
 from toolkit.data.text_stream import TextStream, TextStreamConfig, as_text_stream, load_text_stream
 from toolkit.evaluation import language_model
-from toolkit.models.ngram import KneserNeyNGrams
-from toolkit.models.text_generator import CharLanguageModel, CharLanguageModelConfig, TextGenerator, text_vectorizer
-from toolkit.pipelines.base import Pipeline
+from toolkit.models.text_generator import (
+    CharLanguageModel,
+    CharLanguageModelConfig,
+    TextGenerator,
+    bits_per_character,
+    text_vectorizer,
+)
+from toolkit.recipes.pipeline import Pipeline
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
 
@@ -99,7 +105,7 @@ class TextGenerationPipeline(Pipeline):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     def default_metrics(self) -> list:
-        return [keras.metrics.MeanMetricWrapper(language_model.bits_per_character, name="bits_per_character")]
+        return [keras.metrics.MeanMetricWrapper(bits_per_character, name="bits_per_character")]
 
     def dataset(
         self, split: Split, model: TextGenerator, batch_size: int, shuffle: bool, seed: int = 0, cache_limit_mb: float | None = None
@@ -116,16 +122,16 @@ class TextGenerationPipeline(Pipeline):
         """A `.txt` file, a folder of them, a string or a list of strings; the end of the text is held out."""
         return as_text_stream(data)
 
-    def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:
+    def evaluate_run(self, trained, data: DataSplits, plots_dir: Path | None = None) -> dict:
         """Test bits per character beside the n-gram baseline fitted on the training text; and samples."""
-        config = task.config
+        config = trained.config
         baseline, validation_scores = language_model.fit_ngram_baseline(
-            task.model.character_ids(data.train.text),
-            task.model.character_ids(data.validation.text),
-            task.model.network.vocabulary_size,
+            trained.model.character_ids(data.train.text),
+            trained.model.character_ids(data.validation.text),
+            trained.model.network.vocabulary_size,
             config.baseline_orders,
         )
-        metrics = {name: self.evaluate(task, split, plots_dir, baseline=baseline) for name, split in data.held_out().items()}
+        metrics = {name: self.evaluate(trained, split, plots_dir, baseline=baseline) for name, split in data.held_out().items()}
         metrics["test"]["baseline"] = {
             "name": f"interpolated Kneser–Ney {baseline.order}-gram",
             "fitted_on": "the training text",
@@ -136,7 +142,7 @@ class TextGenerationPipeline(Pipeline):
             f"temperature {temperature:g}": dict(
                 zip(
                     generation.sample_prompts,
-                    task.model.generate(generation.sample_prompts, generation.sample_length, temperature, generation.top_k),
+                    trained.model.generate(generation.sample_prompts, generation.sample_length, temperature, generation.top_k),
                 )
             )
             for temperature in generation.sample_temperatures
@@ -144,8 +150,8 @@ class TextGenerationPipeline(Pipeline):
         return metrics
 
     def evaluate(
-        self, task, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: KneserNeyNGrams | None = None
+        self, trained, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: KneserNeyNGrams | None = None
     ) -> dict:
         """Bits per character on `split`'s text; with a fitted n-gram `baseline`, both on the same characters and a verdict."""
-        return language_model.report(task.network, task.model.character_ids(as_text_stream(split).text), baseline)
+        return language_model.report(trained.network, trained.model.character_ids(as_text_stream(split).text), baseline)
 

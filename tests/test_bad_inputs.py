@@ -26,14 +26,14 @@ import tensorflow as tf
 import toolkit
 import toolkit_cli
 from toolkit import api, cli
-from toolkit.cli import main
 from toolkit.data.images import load_image_directory
-from toolkit.data.prices import read_price_csv
 from toolkit.data.text import TextDataConfig, load_text_csv, load_text_splits
 from toolkit.errors import InputError, Notice, TrainingDivergedError
 from toolkit.evaluation.classification import classification_metrics
+from toolkit.io.price_files import read_price_csv
 from toolkit.strict_json import dumps
 from toolkit.training import _check_finite_loss, keras_verbosity
+from toolkit_cli import run as main
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -285,7 +285,7 @@ def test_a_run_refused_for_its_data_leaves_no_run_directory(tmp_path):
 
 
 def predict(pipeline: str, inputs):
-    return lambda tasks: tasks[pipeline].task.predict(inputs)
+    return lambda tasks: tasks[pipeline].trained_run.predict(inputs)
 
 
 def empty_outputs(rows_of: dict[str, tuple]):
@@ -312,7 +312,7 @@ def changed(**changes) -> dict:
 
 def same_as_without_channel_axis(tasks) -> bool:
     images = np.random.default_rng(0).integers(0, 256, (3, 8, 8), dtype="uint8")
-    task = tasks["image_classification"].task
+    task = tasks["image_classification"].trained_run
     return np.allclose(task.predict(images[..., None])["probabilities"], task.predict(images)["probabilities"])
 
 
@@ -336,14 +336,14 @@ API_CASES = [
     Case("numbers among texts", predict("sentiment", ["good", 2]), TypeError, rf"texts\[1\]: {TEXT_TYPES}; got int \(2\)"),
     Case("an empty text", predict("sentiment", ["good", "  "]), InputError,
          r"texts\[1\]: an empty text; a text needs at least one word"),
-    Case("fine-tune at a NaN learning rate", lambda tasks: tasks["sentiment"].task.fine_tune(
+    Case("fine-tune at a NaN learning rate", lambda tasks: tasks["sentiment"].trained_run.fine_tune(
         (["a", "b"], [1, 0]), learning_rate=float("nan")), InputError,
          r"fine_tune: learning_rate must be a positive finite number, got nan"),
-    Case("fine-tune at a negative learning rate", lambda tasks: tasks["sentiment"].task.fine_tune(
+    Case("fine-tune at a negative learning rate", lambda tasks: tasks["sentiment"].trained_run.fine_tune(
         (["a", "b"], [1, 0]), learning_rate=-1.0), InputError, r"learning_rate must be a positive finite number, got -1.0"),
-    Case("fine-tune to one class", lambda tasks: tasks["sentiment"].task.fine_tune((["a"], [0]), class_names=["positive"]),
+    Case("fine-tune to one class", lambda tasks: tasks["sentiment"].trained_run.fine_tune((["a"], [0]), class_names=["positive"]),
          InputError, r"fine_tune: class_names: \['positive'\] holds 1 class name\(s\); a classifier needs at least two"),
-    Case("fine-tune to duplicate classes", lambda tasks: tasks["sentiment"].task.fine_tune(
+    Case("fine-tune to duplicate classes", lambda tasks: tasks["sentiment"].trained_run.fine_tune(
         (["a"], [0]), class_names=["x", "x"]), InputError, r"class names must differ; 'x' appear more than once"),
     Case("texts in two dimensions", predict("sentiment", np.array([["good", "bad"]])), InputError,
          r"texts: expected one text per example, a 1-D array; got shape \(1, 2\)"),
@@ -386,17 +386,17 @@ API_CASES = [
          check=empty_outputs({"caption": (), "log_probability": (), "greedy_caption": (), "greedy_log_probability": ()})),
     Case("grayscale images to caption", predict("captioning", np.zeros((1, 64, 64), "uint8")), InputError,
          r"images: expected uint8 images of shape \(batch, 64, 64, 3\), got shape \(1, 64, 64\)"),
-    Case("evaluate an image run on a file", lambda tasks: tasks["image_classification"].task.evaluate("images.csv"),
+    Case("evaluate an image run on a file", lambda tasks: tasks["image_classification"].trained_run.evaluate("images.csv"),
          InputError, r"data: images.csv is a file, but this pipeline takes \(images, labels\) here, not a file"),
-    Case("evaluate on a single array", lambda tasks: tasks["captioning"].task.evaluate(np.zeros((1, 64, 64, 3), "uint8")),
+    Case("evaluate on a single array", lambda tasks: tasks["captioning"].trained_run.evaluate(np.zeros((1, 64, 64, 3), "uint8")),
          TypeError, r"data: expected \(images, captions\); got ndarray"),
-    Case("evaluate on nothing", lambda tasks: tasks["sentiment"].task.evaluate(([], [])), InputError,
+    Case("evaluate on nothing", lambda tasks: tasks["sentiment"].trained_run.evaluate(([], [])), InputError,
          r"data: no examples; give at least one input and its target"),
-    Case("evaluate with labels of mixed kinds", lambda tasks: tasks["sentiment"].task.evaluate((["a", "b"], ["positive", 0])),
+    Case("evaluate with labels of mixed kinds", lambda tasks: tasks["sentiment"].trained_run.evaluate((["a", "b"], ["positive", 0])),
          InputError, r"labels: expected class names \(negative, positive\) or integer ids, all of one kind"),
-    Case("fine-tune for no epochs", lambda tasks: tasks["sentiment"].task.fine_tune((["a"], [1]), epochs=0), InputError,
+    Case("fine-tune for no epochs", lambda tasks: tasks["sentiment"].trained_run.fine_tune((["a"], [1]), epochs=0), InputError,
          r"fine_tune: epochs must be at least 1, got 0"),
-    Case("fine-tune freezing an unknown layer", lambda tasks: tasks["sentiment"].task.fine_tune(
+    Case("fine-tune freezing an unknown layer", lambda tasks: tasks["sentiment"].trained_run.fine_tune(
         (["a", "b"], [1, 0]), freeze=["embeding"]), InputError, r"fine_tune: no layer named 'embeding' to freeze"),
 ]
 
@@ -554,7 +554,7 @@ def test_command_line_predicts_image_files_resizing_them_and_naming_a_bad_one(ta
     output = capsys.readouterr()
     rows = [json.loads(line) for line in output.out.splitlines()]
     assert [row["input"] for row in rows] == [str(tmp_path / "digit.png"), str(tmp_path / "large.png")]
-    assert rows[0]["label"] == tasks["image_classification"].task.predict(pixels[..., 0])["label"][0]
+    assert rows[0]["label"] == tasks["image_classification"].trained_run.predict(pixels[..., 0])["label"][0]
     assert 0 < rows[1]["probability"] <= 1
     assert output.err == f"toolkit: notice: {tmp_path / 'large.png'}: 32x32 pixels, resized to 8x8, the model's input.\n"
     assert main(["predict", run_dir, str(tmp_path / "notes.png")]) == 2
@@ -597,9 +597,9 @@ def test_command_line_shows_a_bug_with_its_traceback(monkeypatch):
     def broken(args):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setitem(cli._COMMANDS, "list", broken)
+    monkeypatch.setitem(cli._COMMANDS, "describe", broken)
     with pytest.raises(ZeroDivisionError):
-        main(["list"])
+        main(["describe", "stock"])
 
 
 @pytest.mark.parametrize(
@@ -629,6 +629,6 @@ def test_the_command_is_quiet_by_default_and_verbose_on_request():
     assert quiet.returncode == 2 and quiet.stdout == ""
     assert quiet.stderr == "toolkit run: error: trainer: a section cannot be null; leave the key out to keep its " \
                            "defaults, or give its keys (`toolkit describe` lists them).\n"
-    verbose = toolkit_command("--verbose", "list")
-    assert verbose.returncode == 0 and "sentiment" in verbose.stdout
+    verbose = toolkit_command("--verbose", "describe", "stock")
+    assert verbose.returncode == 0 and "walk_forward_folds" in verbose.stdout
     assert "oneDNN" in verbose.stderr or "cpu_feature_guard" in verbose.stderr

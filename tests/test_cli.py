@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.cli import main
+from toolkit_cli import run as main
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "sentiment_smoke.yaml"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipelines.sentiment import SentimentConfig
 from toolkit import config as config_lib
 from toolkit.config import ConfigError, load_config
-from toolkit.pipelines.sentiment import SentimentConfig
 from toolkit.registry import get_pipeline, pipeline_names
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

@@ -21,6 +21,7 @@ from toolkit.distribution import WorkerRole, cluster_from_environment, distribut
 from toolkit.errors import InputError
 from toolkit.run_directory import TrainingFiles
 from toolkit.training import TrainerConfig, compile_model, fit
+from toolkit.training_backup import EpochBackup
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "sentiment_smoke.yaml"
@@ -99,7 +100,7 @@ def test_a_worker_resumes_from_the_chiefs_backup_and_writes_nothing_there(tmp_pa
 
     chief = tmp_path / "chief"
     # As if killed as its third epoch began: the backup of the second stays.
-    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "on_train_end", lambda self, logs=None: None)
+    monkeypatch.setattr(EpochBackup, "on_train_end", lambda self, logs=None: None)
     fit(model(), data, None, config, chief, epochs=2)
     monkeypatch.undo()
     before = {path: path.read_bytes() for path in chief.rglob("*") if path.is_file()}

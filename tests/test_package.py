@@ -1,4 +1,4 @@
-"""The package's shape: no import cycles, no imports outside the library, every custom object registered."""
+"""The package's shape: no import cycles, no imports of `pipelines` or anything else outside the library, every custom object registered and loadable after `import toolkit` alone."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
 import sys
 from pathlib import Path
 
 import keras
 
 import toolkit
+from tests.fixtures import releases
 
 ROOT = Path(toolkit.__file__).parent
+BLOCKED = {"sklearn", "scipy", "nltk", "matplotlib"}
 
 
 def module_names() -> list[str]:
@@ -72,8 +75,59 @@ def test_the_library_imports_no_application_package():
                 third_party.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and not node.level:
                 third_party.add(node.module.split(".")[0])
-    local = {path.stem for path in ROOT.parent.iterdir()} - {"toolkit"}
+    local = {path.stem for path in ROOT.parent.iterdir() if not path.name.startswith(".")} - {"toolkit"}
+    assert {"pipelines", "toolkit_cli", "benchmarks", "tests"} <= local
     assert not third_party & local, "modules of the checkout outside toolkit/ (such as pipelines or benchmarks)"
+
+
+def test_the_library_names_no_pipelines_module_to_import_at_run_time():
+    named = [
+        (name, node.value)
+        for name in module_names()
+        for node in ast.walk(ast.parse(Path(importlib.util.find_spec(name).origin).read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.match(r"pipelines(\.\w+)*(:\w+)?$", node.value)
+    ]
+    assert named == []
+
+
+def test_the_pipelines_register_no_keras_object():
+    sources = {path.name: path.read_text() for path in (ROOT.parent / "pipelines").glob("*.py")}
+    assert len(sources) == 6
+    assert [name for name, source in sources.items() if "register_keras_serializable" in source] == []
+
+
+def test_every_pipelines_model_loads_after_import_toolkit_alone(run_python):
+    """In a fresh process where scikit-learn, SciPy, NLTK and matplotlib cannot be imported at all.
+
+    Keras itself imports scikit-learn and matplotlib when they are installed
+    (for its scikit-learn wrappers and plotting helpers) and does without them
+    otherwise; blocking them shows that toolkit does not need them to load a model.
+    """
+    runs = sorted(releases.LATEST.glob("*/run/model.keras"))
+    assert len(runs) == 5
+    loaded = run_python(
+        f"""
+        import importlib.abc, json, sys
+
+        class Blocked(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] in {sorted(BLOCKED)!r}:
+                    raise ImportError(name + " is blocked in this test")
+
+        sys.meta_path.insert(0, Blocked())
+        import keras
+        import toolkit
+
+        classes = [type(keras.saving.load_model(path)).__name__ for path in {[str(run) for run in runs]!r}]
+        imported = sorted(name for name in {sorted(BLOCKED | {"pipelines"})!r} if name in sys.modules)
+        print(json.dumps({{"classes": classes, "imported": imported}}))
+        """,
+        allow_toolkit=True,
+    )
+    assert loaded == {
+        "classes": ["Captioner", "ImageClassifier", "TextClassifier", "PriceForecaster", "TextGenerator"],
+        "imported": [],
+    }
 
 
 def test_import_toolkit_alone_registers_every_custom_keras_object(run_python):
@@ -87,8 +141,7 @@ def test_import_toolkit_alone_registers_every_custom_keras_object(run_python):
         allow_toolkit=True,
     )
     for name in module_names():
-        if name != "toolkit.__main__":  # which runs the command line
-            importlib.import_module(name)
+        importlib.import_module(name)
     custom = {
         cls
         for module in list(sys.modules.values())

@@ -20,6 +20,6 @@ def test_unknown_name_lists_the_known_pipelines():
 def test_a_second_pipeline_of_the_same_name_is_refused():
     existing = type(get_pipeline("sentiment"))
     impostor = type("Impostor", (), {"name": "sentiment", "__module__": "my_package.pipelines"})
-    with pytest.raises(ValueError, match="A pipeline named 'sentiment' is already registered by toolkit.pipelines.sentiment"):
+    with pytest.raises(ValueError, match="A pipeline named 'sentiment' is already registered by pipelines.sentiment"):
         register_pipeline(impostor)
     assert register_pipeline(existing) is existing and type(get_pipeline("sentiment")) is existing

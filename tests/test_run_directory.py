@@ -6,15 +6,17 @@ import json
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import numpy as np
+import pandas as pd
 import pytest
 
 import toolkit
+from tests.fixtures import releases
 from toolkit import run_directory, training
-from toolkit.cli import main
+from toolkit.config_upgrades import CONFIG_SCHEMA
 from toolkit.models.task import TaskModel
 from toolkit.run_directory import RunDirectoryError
+from toolkit_cli import run as main
 
 SMOKE = Path(__file__).resolve().parents[1] / "configs" / "sentiment_smoke.yaml"
 TINY = ["trainer.epochs=1", "data.max_examples=300"]
@@ -31,7 +33,7 @@ def finished(tmp_path_factory):
 
 @pytest.fixture
 def task(finished):
-    return finished.task
+    return finished.trained_run
 
 
 def contents(folder: Path) -> dict[str, bytes]:
@@ -280,7 +282,7 @@ def test_a_run_killed_after_its_first_branch_does_not_fit_that_branch_again(tmp_
     result = toolkit.run("sentiment", SMOKE, TINY, run_name="killed", output_dir=tmp_path)
     assert fitted == ["recurrent_branch", "ngram_bag_branch"]
     # The recurrent branch is the one its fit ended with, not a fresh one.
-    np.testing.assert_array_equal(result.task.network.get_layer("embedding").get_weights()[0], kept["embedding"])
+    np.testing.assert_array_equal(result.trained_run.network.get_layer("embedding").get_weights()[0], kept["embedding"])
     assert result.metrics["epochs_trained"] == {"recurrent": 1, "ngram_bag": 1}
     assert set(result.metrics["test"]["branches"]) == {"recurrent", "ngram_bag"}
 
@@ -321,8 +323,8 @@ def test_an_edited_config_is_named(copied_run):
         (lambda run: (run / "run.json").unlink(), "is not a finished toolkit run: run.json is missing"),
         (lambda run: (run / "run.json").write_text('{"format": "toolkit-run", "format_ver'), r"run.json: not valid JSON"),
         (
-            lambda run: (run / "run.json").write_text(json.dumps({"format": "toolkit-run", "format_version": 99})),
-            "run.json: format version 99; this toolkit reads format 1",
+            lambda run: (run / "run.json").write_text(json.dumps({"format": "toolkit-run", "format_version": 0})),
+            "run.json: format version 0; this toolkit reads formats 1, 2",
         ),
         (
             lambda run: ((run / "run.json").unlink(), (run / "metadata.json").write_text("{}")),
@@ -340,7 +342,7 @@ def test_an_edited_config_is_named(copied_run):
             r"run.json: \"pipeline\" should name a pipeline, got \['sentiment'\]",
         ),
     ],
-    ids=["no manifest", "unparsable manifest", "other format version", "earlier format", "no model", "no checksums",
+    ids=["no manifest", "unparsable manifest", "unknown format version", "earlier format", "no model", "no checksums",
          "no pipeline name"],
 )
 def test_a_damaged_run_names_the_file_and_the_fault(copied_run, damage, message):
@@ -355,3 +357,47 @@ def test_the_command_line_reports_a_damaged_run_without_a_traceback(copied_run, 
     error = capsys.readouterr().err
     assert error.startswith("toolkit predict: error: ") and "model.keras: truncated or edited: 0 bytes" in error
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(("format_version", "schema"), [(2, CONFIG_SCHEMA + 1), (3, CONFIG_SCHEMA)])
+def test_a_run_of_a_newer_toolkit_is_refused_with_both_versions_and_upgrade_toolkit(copied_run, format_version, schema):
+    manifest = json.loads((copied_run / "run.json").read_text())
+    manifest.update(format_version=format_version, config_schema=schema, toolkit_version="9.9.9")
+    (copied_run / "run.json").write_text(json.dumps(manifest))
+    message = (
+        rf"{copied_run} was written by toolkit 9\.9\.9 in config schema {schema}; this is toolkit {toolkit.__version__}, "
+        rf"which reads config schemas up to {CONFIG_SCHEMA}\. Upgrade toolkit to open it\."
+    )
+    with pytest.raises(RunDirectoryError, match=message):
+        toolkit.load(copied_run)
+    assert main(["predict", str(copied_run), "good film"]) == 2
+
+
+def test_a_finished_run_records_its_toolkit_and_config_schema(finished):
+    manifest = json.loads((finished.run_dir / "run.json").read_text())
+    assert (manifest["format_version"], manifest["config_schema"]) == (2, CONFIG_SCHEMA)
+    assert manifest["toolkit_version"] == toolkit.__version__
+    assert (finished.run_dir / "config.yaml").read_text().count(f"config_schema: {CONFIG_SCHEMA}\n") == 1
+
+
+def test_a_run_killed_by_the_previous_release_resumes_on_this_one(tmp_path):
+    recorded = releases.LATEST / "interrupted"
+    shutil.copytree(recorded / "stock", tmp_path / "stock")
+    overrides = json.loads((recorded / "overrides.json").read_text())
+    work = tmp_path / "stock" / ".run.work"
+    done = len(json.loads((work / "history.json").read_text())["loss"])
+    assert done == 1, "killed after its first epoch"
+
+    result = toolkit.run("stock", overrides=overrides, run_name="run", output_dir=tmp_path)
+    history = json.loads((result.run_dir / "history.json").read_text())
+    assert len(history["loss"]) == overrides["trainer.epochs"] == 3
+    assert history["loss"][0] == json.loads((recorded / "stock" / ".run.work" / "history.json").read_text())["loss"][0]
+    assert not work.exists() and sorted(p.name for p in (tmp_path / "stock").iterdir()) == ["run"]
+
+
+def test_a_run_killed_by_the_previous_release_is_refused_when_resumed_with_another_config(tmp_path):
+    recorded = releases.LATEST / "interrupted"
+    shutil.copytree(recorded / "stock", tmp_path / "stock")
+    overrides = {**json.loads((recorded / "overrides.json").read_text()), "model.recurrent.units": 5}
+    with pytest.raises(RunDirectoryError, match=r"model\.recurrent\.units: 4 \(now 5\)"):
+        toolkit.run("stock", overrides=overrides, run_name="run", output_dir=tmp_path)

@@ -1,15 +1,44 @@
 """toolkit: a Keras 3 / TensorFlow toolkit for applied sequence modeling.
 
 `toolkit.run(name, config=None, overrides=None)` trains, evaluates and exports
-a pipeline; `toolkit.load(run_dir)` restores a trained task. Importing
-`toolkit` registers every pipeline and every custom Keras object, so that
-`keras.saving.load_model` opens a run's `model.keras`.
+a pipeline; `toolkit.load(run_dir)` restores a trained run. Importing
+`toolkit` registers every custom Keras object, so that
+`keras.saving.load_model` opens a run's `model.keras`; the pipelines
+themselves, and the libraries that only training and evaluation need, are
+imported when first used.
 """
 
-from toolkit import layers, models, pipelines, preprocessing
-from toolkit.api import RunResult, load, run
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+
+from toolkit import layers, models, preprocessing
 from toolkit.registry import pipeline_names, register_pipeline
 
-__version__ = "0.1.0"
+try:
+    __version__ = importlib.metadata.version("toolkit")
+except importlib.metadata.PackageNotFoundError:  # a checkout that was never installed
+    __version__ = "0+unknown"
 
-__all__ = ["RunResult", "layers", "load", "models", "pipeline_names", "pipelines", "preprocessing", "register_pipeline", "run"]
+# Public names imported on first use: training, evaluation and serving pull in far more than loading a model needs.
+_LAZY = {
+    "RunResult": "toolkit.api",
+    "load": "toolkit.api",
+    "run": "toolkit.api",
+    "TrainedRun": "toolkit.trained_run",
+}
+
+__all__ = ["RunResult", "TrainedRun", "layers", "load", "models", "pipeline_names", "preprocessing", "register_pipeline", "run"]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +18,10 @@ from toolkit.distribution import SINGLE_PROCESS, WorkerRole
 from toolkit.errors import InputError
 from toolkit.evaluation.folds import summarize_folds
 from toolkit.evaluation.plots import plot_learning_curves
-from toolkit.pipelines.base import WalkForwardEvaluation
+from toolkit.recipes.pipeline import WalkForwardEvaluation
 from toolkit.registry import get_pipeline
 from toolkit.run_directory import TrainingFiles
-from toolkit.task import Task
+from toolkit.trained_run import TrainedRun
 
 DEFAULT_OUTPUT_DIR = Path("saved_models")
 
@@ -30,7 +31,7 @@ class RunResult:
     """What `toolkit.run` returns.
 
     Attributes:
-        task: The trained task (`predict`, `evaluate`, `fine_tune`, `export`).
+        trained_run: The trained run (`predict`, `evaluate`, `fine_tune`, `export`).
         metrics: The held-out metrics, as written to `metrics.json`.
         history: Per-epoch training logs.
         run_dir: The run directory.
@@ -40,7 +41,7 @@ class RunResult:
             only `distribution`, and `run_dir` is where the chief writes the run.
     """
 
-    task: Task
+    trained_run: TrainedRun
     metrics: dict
     history: dict
     run_dir: Path
@@ -50,7 +51,13 @@ class RunResult:
     @property
     def model(self) -> keras.Model:
         """The end-to-end model: raw inputs in."""
-        return self.task.model
+        return self.trained_run.model
+
+    @property
+    def task(self) -> TrainedRun:
+        """Deprecated since toolkit 0.2, and gone in 0.3: `trained_run`."""
+        warnings.warn("RunResult.task is now RunResult.trained_run; the old name goes in toolkit 0.3.", DeprecationWarning, stacklevel=2)
+        return self.trained_run
 
 
 def resolve_config(name: str, config=None, overrides=None):
@@ -58,7 +65,7 @@ def resolve_config(name: str, config=None, overrides=None):
     pipeline = get_pipeline(name)
     cls = pipeline.config_class
     if config is None or isinstance(config, (str, Path)):
-        return config_lib.load_config(cls, config, overrides)
+        return config_lib.load_config(cls, config, overrides, pipeline=name)
     if dataclasses.is_dataclass(config):
         config = config_lib.to_dict(config)
     return config_lib.from_dict(cls, config_lib.apply_overrides(config, overrides))
@@ -123,33 +130,33 @@ def run(
             distribution.start_together(strategy, None)
             raise
         distribution.start_together(strategy, json.dumps([config_lib.to_dict(config), fingerprint], sort_keys=True))
-        task, history, fit_seconds = _train(pipeline, config, data, work, strategy)
+        trained, history, fit_seconds = _train(pipeline, config, data, work, strategy)
         folds = pipeline.walk_forward_folds(config) if isinstance(pipeline, WalkForwardEvaluation) else []
         fold_metrics = [_train_fold(pipeline, config, fold, work.fold(index), strategy, role) for index, fold in enumerate(folds)]
         distributed = distribution.describe(config.trainer.distribution, strategy, role)
         if role.workers > 1:
-            distributed["weights_checksum"] = distribution.weights_checksum(task.model)
+            distributed["weights_checksum"] = distribution.weights_checksum(trained.model)
         if not role.is_chief:
             distribution.wait_for_every_worker(strategy)
-            return RunResult(task, {"distribution": distributed}, history, run_dir, time.perf_counter() - started, role)
+            return RunResult(trained, {"distribution": distributed}, history, run_dir, time.perf_counter() - started, role)
 
-        metrics = pipeline.evaluate_run(task, data, work.plots)
+        metrics = pipeline.evaluate_run(trained, data, work.plots)
         if fold_metrics:
             metrics["walk_forward"] = summarize_folds(fold_metrics)
         plot_learning_curves(history, work.plots / "learning_curves.png")
-        metrics["epochs_trained"] = training.epochs_trained(task.model, history)
+        metrics["epochs_trained"] = training.epochs_trained(trained.model, history)
         metrics["fit_seconds"] = round(fit_seconds, 1)
         metrics["distribution"] = distributed
-        slot.write(name, config, task.model, metrics, work, started=started)
+        slot.write(name, config, trained.model, metrics, work, started=started)
     distribution.wait_for_every_worker(strategy)
-    task.source = run_dir
-    return RunResult(task, metrics, history, run_dir, time.perf_counter() - started, role)
+    trained.source = run_dir
+    return RunResult(trained, metrics, history, run_dir, time.perf_counter() - started, role)
 
 
-def _train(pipeline, config, data, work: TrainingFiles, strategy) -> tuple[Task, dict, float]:
-    """Builds a pipeline's task model and fits it on `data`; returns the task, its history and the seconds spent fitting.
+def _train(pipeline, config, data, work: TrainingFiles, strategy) -> tuple[TrainedRun, dict, float]:
+    """Builds a pipeline's task model and fits it on `data`; returns the trained run, its history and the seconds spent fitting.
 
-    After multi-worker training, the task holds a copy of the model outside
+    After multi-worker training, the run holds a copy of the model outside
     the strategy, which each worker can evaluate and export alone.
     """
     trainer = config.trainer
@@ -167,16 +174,16 @@ def _train(pipeline, config, data, work: TrainingFiles, strategy) -> tuple[Task,
     fit_seconds = time.perf_counter() - started
     if distribution.is_multi_worker(strategy):
         model = distribution.without_strategy(model)
-    return Task(pipeline, config, model), history, fit_seconds
+    return TrainedRun(pipeline, config, model), history, fit_seconds
 
 
 def _train_fold(pipeline, config, fold, work: TrainingFiles, strategy, role) -> dict | None:
     """Trains a fresh model on a walk-forward fold; the chief also evaluates it on the fold's test split."""
     keras.utils.set_random_seed(config.trainer.seed)
-    task, _, _ = _train(pipeline, config, fold, work, strategy)
-    return pipeline.evaluate(task, fold.test) if role.is_chief else None
+    trained, _, _ = _train(pipeline, config, fold, work, strategy)
+    return pipeline.evaluate(trained, fold.test) if role.is_chief else None
 
 
-def load(run_dir: str | Path) -> Task:
-    """Restores the task in a run directory: `predict`, `evaluate`, `fine_tune`, `export`."""
-    return Task.load(run_dir)
+def load(run_dir: str | Path) -> TrainedRun:
+    """Restores the trained run in a run directory: `predict`, `evaluate`, `fine_tune`, `export`."""
+    return TrainedRun.load(run_dir)

@@ -1,4 +1,4 @@
-"""The command line: `toolkit run|predict|evaluate|fine-tune|list|describe`."""
+"""What the command line's commands do (`run`, `predict`, `evaluate`, `fine-tune`, `describe`); `toolkit_cli` parses their arguments."""
 
 from __future__ import annotations
 
@@ -20,69 +20,18 @@ from toolkit.errors import InputError, InputTypeError, Notice
 from toolkit.registry import get_pipeline, pipeline_names
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="toolkit", description="Train, serve and fine-tune sequence models.")
-    parser.add_argument(
-        "--verbose", action="store_true", help="show TensorFlow's own logging and warnings, hidden by default"
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    run = commands.add_parser("run", help="train, evaluate and export a pipeline")
-    run.add_argument("name", help="pipeline name; see `toolkit list`")
-    run.add_argument("--config", type=Path, help="YAML config; default: the pipeline's defaults")
-    run.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="dotted overrides, e.g. trainer.epochs=3")
-    run.add_argument(
-        "--run-name", help="run directory name, a plain name (default: a timestamp); reuse it to resume a killed run"
-    )
-    run.add_argument("--output-dir", type=Path, default=api.DEFAULT_OUTPUT_DIR)
-    run.add_argument(
-        "--fresh", action="store_true", help="discard what a killed run of this name left to resume from, and start over"
-    )
-    run.add_argument(
-        "--local-workers", type=int, metavar="N",
-        help="train as a multi-worker cluster of N processes on this machine (127.0.0.1), to try "
-        "trainer.distribution=multi_worker without other hosts",
-    )
-
-    predict = commands.add_parser("predict", help="predict raw inputs with a trained run")
-    predict.add_argument("run_dir", type=Path)
-    predict.add_argument(
-        "inputs", nargs="+",
-        help="raw inputs: review texts (sentiment), one-ticker price CSVs (stock) or image files (image_classification, captioning)",
-    )
-
-    evaluate = commands.add_parser("evaluate", help="held-out metrics of a trained run")
-    evaluate.add_argument("run_dir", type=Path)
-    evaluate.add_argument("--data", type=Path, help="a data file; default: the run's own test split")
-
-    fine_tune = commands.add_parser("fine-tune", help="train a run further on new data and export the result")
-    fine_tune.add_argument("run_dir", type=Path)
-    fine_tune.add_argument("--data", type=Path, required=True, help="a data file, such as a CSV of text,label")
-    fine_tune.add_argument("--output", type=Path, required=True, help="the new run directory (not the source run)")
-    fine_tune.add_argument("--epochs", type=int, default=3)
-    fine_tune.add_argument("--learning-rate", type=float, default=1e-4)
-    fine_tune.add_argument("--freeze", nargs="+", default=[], metavar="LAYER", help="network layers to keep fixed")
-    fine_tune.add_argument("--classes", nargs="+", metavar="NAME", help="new class names; a new head if their count differs")
-
-    commands.add_parser("list", help="list the registered pipelines")
-    describe = commands.add_parser("describe", help="document a pipeline's config keys")
-    describe.add_argument("name")
-    return parser
-
-
-def main(argv: list[str] | None = None, quiet: bool = False) -> int:
-    """Runs the command line; returns the exit status: 0, or 2 for a user's mistake.
+def run_command(args: argparse.Namespace, quiet: bool = False) -> int:
+    """Runs a command `toolkit_cli` parsed; returns the exit status: 0, or 2 for a user's mistake.
 
     A user's mistake (an `InputError`, or a file that cannot be read or
     written) prints one line that names the culprit, with no traceback. Any
     other exception is a bug, and propagates with its traceback.
 
     Args:
-        argv: The arguments; `None` for `sys.argv[1:]`.
+        args: The parsed arguments.
         quiet: Hide TensorFlow's Python logging and the warnings of TensorFlow
             and Keras (the `toolkit` command sets it unless `--verbose`).
     """
-    args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         if quiet and not args.verbose:
@@ -213,17 +162,17 @@ def _evaluate(args) -> int:
 def _fine_tune(args) -> int:
     run_directory.check_target(args.output, source=args.run_dir)  # before any training
     _say_if_replacing(args.output)
-    task = api.load(args.run_dir)
-    history = task.fine_tune(
+    trained = api.load(args.run_dir)
+    history = trained.fine_tune(
         args.data, epochs=args.epochs, learning_rate=args.learning_rate, freeze=args.freeze, class_names=args.classes
     )
     record = {
         "source": str(args.run_dir),
         "data": str(args.data),
-        "epochs_trained": training.epochs_trained(task.model, history),
+        "epochs_trained": training.epochs_trained(trained.model, history),
         "history": history,
     }
-    print(f"Fine-tuned run written to {task.export(args.output, metrics={'fine_tune': record})}.")
+    print(f"Fine-tuned run written to {trained.export(args.output, metrics={'fine_tune': record})}.")
     return 0
 
 

@@ -8,12 +8,10 @@ it: the same `cluster` everywhere, and each host's own `task`. The chief (the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,7 +121,11 @@ def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     """Whether `strategy` trains across processes."""
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    # Made without a cluster in TF_CONFIG, the strategy trains in this process alone.
+    resolver = strategy.cluster_resolver
+    return resolver is not None and bool(resolver.cluster_spec().jobs)
 
 
 def describe(name: str, strategy: tf.distribute.Strategy, role: WorkerRole) -> dict:
@@ -244,80 +246,19 @@ class SameLogsOnEveryWorker(keras.callbacks.Callback):
         logs.update(zip(keys, means.numpy().tolist()))
 
 
-class SameStartOnEveryWorker(keras.callbacks.Callback):
-    """Refuses to train when the workers resume from different epochs: some could not read the chief's backup.
+def check_same_start(strategy: tf.distribute.Strategy, initial_epoch: int, backup: Path) -> None:
+    """Refuses to train when the workers would resume from different epochs: some could not read the chief's backup.
 
-    Put it after `BackupAndRestore`, which sets the epoch a resumed fit starts from.
-    """
-
-    def __init__(self, strategy: tf.distribute.Strategy, backup: Path):
-        super().__init__()
-        self.strategy = strategy
-        self.backup = backup
-
-    def on_train_begin(self, logs=None):
-        if not is_multi_worker(self.strategy):
-            return
-        # Keras' BackupAndRestore passes the restored epoch to `fit` through this attribute.
-        mine = tf.constant([self.model._initial_epoch or 0], tf.int64)
-        epochs = self.strategy.gather(self.strategy.run(lambda: tf.identity(mine)), axis=0).numpy().tolist()
-        if len(set(epochs)) > 1:
-            raise InputError(
-                f"the workers would resume from different epochs ({', '.join(map(str, epochs))}, by worker): some "
-                f"cannot read the chief's backup in {self.backup}. --output-dir must be storage every worker reads, "
-                "at the same path."
-            )
-
-
-@contextlib.contextmanager
-def keras_multi_worker_fit(strategy: tf.distribute.Strategy) -> Iterator[None]:
-    """Works around two defects of Keras 3's TensorFlow trainer under a multi-worker strategy, while fitting.
-
-    Without it, `fit` fails at its first step with "Attempt to convert a
-    value (PerReplica: ...) to a Tensor" (`_maybe_symbolic_build` reduces a
-    whole batch, a nested structure, as one value) and then with "Invalid
-    reduction dimension 0 for input with 0 dimensions" (`reduce_per_replica`
-    reduces scalar metrics along a batch axis); tensorflow/tensorflow#72388.
-    Inside this context the symbolic build takes the local shard of the
-    first batch (only shapes matter to it), and each step's scalar logs
-    are averaged over the workers. (The epoch's logs Keras then computes
-    again from each worker's metrics; `SameLogsOnEveryWorker` averages
-    those.) Outside a multi-worker strategy it changes nothing.
+    Raises:
+        InputError: Naming each worker's epoch and the backup.
     """
     if not is_multi_worker(strategy):
-        yield
         return
-    # Keras' private module, imported only here: the two functions it replaces live there.
-    from keras.src.backend.tensorflow import trainer as keras_tf_trainer
-
-    reduce_per_replica = keras_tf_trainer.reduce_per_replica
-    maybe_symbolic_build = keras_tf_trainer.TensorFlowTrainer._maybe_symbolic_build
-
-    def reduce_per_replica_across_workers(values, strategy, reduction="auto"):
-        if reduction not in ("auto", "mean"):
-            return reduce_per_replica(values, strategy, reduction)
-
-        def mean(value):
-            rank = strategy.experimental_local_results(value)[0].shape.rank
-            return strategy.reduce("MEAN", value, axis=None if rank == 0 else 0)
-
-        return keras.tree.map_structure(mean, values)
-
-    def symbolic_build_from_local_shard(self, iterator=None, data_batch=None):
-        if iterator is not None and data_batch is None:
-            for _, _, batches in iterator:
-                data_batch = keras.tree.map_structure(
-                    lambda value: self.distribute_strategy.experimental_local_results(value)[0]
-                    if isinstance(value, tf.distribute.DistributedValues) else value,
-                    next(batches),
-                )
-                break
-        return maybe_symbolic_build(self, data_batch=data_batch)
-
-    keras_tf_trainer.reduce_per_replica = reduce_per_replica_across_workers
-    keras_tf_trainer.TensorFlowTrainer._maybe_symbolic_build = symbolic_build_from_local_shard
-    try:
-        yield
-    finally:
-        keras_tf_trainer.reduce_per_replica = reduce_per_replica
-        keras_tf_trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    mine = tf.constant([initial_epoch], tf.int64)
+    epochs = strategy.gather(strategy.run(lambda: tf.identity(mine)), axis=0).numpy().tolist()
+    if len(set(epochs)) > 1:
+        raise InputError(
+            f"the workers would resume from different epochs ({', '.join(map(str, epochs))}, by worker): some "
+            f"cannot read the chief's backup in {backup}. --output-dir must be storage every worker reads, "
+            "at the same path."
+        )

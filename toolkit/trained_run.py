@@ -1,4 +1,4 @@
-"""A trained task from Python: predict, evaluate, fine-tune and export."""
+"""A trained run from Python: predict, evaluate, fine-tune and export."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from toolkit.data.splits import Split
 from toolkit.errors import InputError
 from toolkit.models.classifier import Classifier
 from toolkit.models.task import TaskModel
-from toolkit.pipelines.base import Pipeline
+from toolkit.recipes.pipeline import Pipeline
 from toolkit.registry import get_pipeline
 from toolkit.run_directory import TrainingFiles
 
 
-class Task:
-    """A trained task model with the pipeline and config that made it: what `toolkit.run` returns and `toolkit.load` restores.
+class TrainedRun:
+    """A trained task model with the pipeline and config that made it: what `toolkit.load` restores, and `toolkit.run` trains.
 
     The task model serves on its own; the pipeline and config add what
     evaluating and training further need: the metrics, the data and the
@@ -32,7 +32,7 @@ class Task:
         config: Its resolved config.
         model: The `TaskModel`: raw inputs in, and all it needs to serve them.
         source: The run directory it was written to or loaded from, which
-            `export` will not replace; `None` for a task not yet written.
+            `export` will not replace; `None` for a run not yet written.
     """
 
     def __init__(self, pipeline: Pipeline, config, model: TaskModel, source: str | Path | None = None):
@@ -133,8 +133,8 @@ class Task:
 
         Raises:
             ValueError: For fewer than one epoch, `class_names` on a task that
-                is not a classifier, data that does not fit the task, or an
-                unknown layer in `freeze`; the task is then left as it was.
+                is not a classifier, data that does not fit the task model, or an
+                unknown layer in `freeze`; the run is then left as it was.
         """
         if epochs < 1:
             raise InputError(f"fine_tune: epochs must be at least 1, got {epochs}.")
@@ -177,7 +177,7 @@ class Task:
         """Writes a finished run directory (model, SavedModel, config, metrics) atomically.
 
         Raises:
-            RunDirectoryError: If `run_dir` is the run this task came from, or
+            RunDirectoryError: If `run_dir` is the run this one came from, or
                 exists and is not a finished toolkit run.
         """
         return run_directory.write_run(run_dir, self.pipeline.name, self.config, self.model, metrics or {}, self.source)
@@ -187,8 +187,8 @@ class Task:
         return [layer.name for layer in self.network.layers]
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Task:
-        """Restores a task from a run directory written by `toolkit.run` or `export`, checking each file it reads."""
+    def load(cls, run_dir: str | Path) -> TrainedRun:
+        """Restores a run from its directory, written by `toolkit.run` or `export`, checking each file it reads."""
         stored = run_directory.read_run(run_dir)
         return cls(get_pipeline(stored.pipeline), stored.config, stored.model, source=stored.directory)
 

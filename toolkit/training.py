@@ -1,10 +1,11 @@
-"""The one training loop every pipeline uses: compile from config, callbacks, distribution, branches fitted alone."""
+"""The one training loop every pipeline uses: compile from config, callbacks, distribution, a task model's fit plan."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import math
+import os
 import shutil
 import sys
 import warnings
@@ -15,13 +16,13 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from toolkit import distribution, truncated_bptt
+from toolkit import distribution, keras_private, truncated_bptt
 from toolkit.config import ConfigError, option
 from toolkit.errors import Notice, TrainingDivergedError
-from toolkit.models.classifier import BranchEnsembleHead, Classifier, choose_branch_weights
 from toolkit.models.label_smoothing import with_label_smoothing
-from toolkit.models.task import TaskModel
+from toolkit.models.task import ONE_NETWORK, TaskModel
 from toolkit.run_directory import TrainingFiles
+from toolkit.training_backup import EpochBackup, read_backup
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -132,10 +133,10 @@ def fit(
 ) -> dict[str, list[float]]:
     """Fits a compiled model with the standard callbacks, resuming an interrupted run.
 
-    The callbacks keep their files in `work_dir` (see `TrainingFiles`):
-    `BackupAndRestore`'s state, so a run killed mid-way continues from its
-    last finished epoch when started again with the same `work_dir`; the
-    best epoch's weights by `config.monitor`, restored at the end;
+    The callbacks keep their files in `work_dir` (see `TrainingFiles`): a
+    backup of the training state after every epoch (`EpochBackup`), so that a
+    run killed mid-way continues from its last finished epoch when started
+    again with the same `work_dir`; the best epoch's weights by `config.monitor`, restored at the end;
     TensorBoard logs; the CSV log and the history. Training stops on a NaN
     loss, and early if `config.early_stopping_patience` is set. With
     `config.truncated_bptt`, batches are fitted in chunks of that many steps
@@ -151,18 +152,34 @@ def fit(
 
     Returns:
         The history of every epoch, including those before a resume.
+
+    Raises:
+        InputError: If the backup a killed run left cannot be read, naming
+            it and `--fresh`.
     """
     files = work_dir if isinstance(work_dir, TrainingFiles) else TrainingFiles(Path(work_dir))
     files.root.mkdir(parents=True, exist_ok=True)
     strategy = model.distribute_strategy
     monitor = config.monitor if validation_data is not None else config.monitor.removeprefix("val_")
-    if not files.backup.exists():
+    backup = read_backup(files.resumes_from.backup)
+    if backup is None:
         # Not a resume: logs left by an earlier run that finished training belong to that run.
         for stale in (files.history, files.training_log):
             stale.unlink(missing_ok=True)
-    if files.chief_root is not None and files.resumes_from.backup.exists() and files.resumes_from.history.exists():
-        # A worker resuming: the epochs before the resume are in the chief's history, which the NaN check reads.
-        shutil.copyfile(files.resumes_from.history, files.history)
+    if files.chief_root is not None and backup is not None:
+        # A worker resuming: the epochs before the resume are in the chief's history, which the NaN check reads,
+        # and the best weights so far are the chief's, which every worker must end with alike.
+        for chiefs, own in ((files.resumes_from.history, files.history), (files.resumes_from.best_weights, files.best_weights)):
+            if chiefs.exists():
+                shutil.copyfile(chiefs, own)
+    # Before anything is restored: the workers of a cluster must agree on the epoch they resume from.
+    distribution.check_same_start(strategy, 0 if backup is None else backup.epoch, files.resumes_from.backup)
+    with strategy.scope():
+        # Built before `fit`, in the strategy's scope, where a distribution strategy needs its variables made.
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        initial_epoch = 0 if backup is None else backup.restore(model)
+    earlier = _read_json_or_empty(files.history) if initial_epoch else {}
     total_epochs = epochs or config.epochs
     # Before the history recorder, which then sees each epoch's learning rate.
     schedules = (
@@ -174,21 +191,21 @@ def fit(
         distribution.SameLogsOnEveryWorker(strategy),
         *schedules,
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(files.best_weights, monitor=monitor, save_best_only=True, save_weights_only=True),
+        keras.callbacks.ModelCheckpoint(
+            files.best_weights, monitor=monitor, save_best_only=True, save_weights_only=True,
+            # A resumed run's best so far, so that a worse epoch after the resume does not replace its weights.
+            initial_value_threshold=_best_so_far(earlier.get(monitor, [])[:initial_epoch], monitor),
+        ),
         keras.callbacks.CSVLogger(str(files.training_log), append=True),
         keras.callbacks.TensorBoard(log_dir=str(files.logs), write_graph=False),
-        _HistoryRecorder(files.history),
+        _HistoryRecorder(files.history, initial_epoch),
     ]
     if config.early_stopping_patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.early_stopping_patience))
     # Last, so that every other callback has seen the epoch before it is backed up. A worker
     # that is not the chief resumes from the chief's backup, and writes none of its own.
-    callbacks.append(
-        keras.callbacks.BackupAndRestore(str(files.backup))
-        if files.chief_root is None
-        else _RestoreOnly(str(files.resumes_from.backup))
-    )
-    callbacks.append(distribution.SameStartOnEveryWorker(strategy, files.resumes_from.backup))
+    if files.chief_root is None:
+        callbacks.append(EpochBackup(files.backup))
     carried_state = contextlib.nullcontext()
     if config.truncated_bptt is not None:
         batch_size, chunks = truncated_bptt.chunks_per_sequence(train_data, config.truncated_bptt)
@@ -206,11 +223,12 @@ def fit(
         # Keras warns at the end of every epoch of a dataset of unknown length (such as a
         # length-bucketed one) that it "ran out of data"; for those that is the normal end.
         warnings.filterwarnings("ignore", message="Your input ran out of data")
-        with distribution.keras_multi_worker_fit(strategy):
+        with keras_private.multi_worker_fit(strategy, distribution.is_multi_worker(strategy)):
             model.fit(
                 distribution.sharded(train_data),
                 validation_data=None if validation_data is None else distribution.sharded(validation_data),
                 epochs=total_epochs,
+                initial_epoch=initial_epoch,
                 callbacks=callbacks,
                 verbose=keras_verbosity(config.verbose),
                 shuffle=False,  # the tf.data pipeline shuffles
@@ -220,6 +238,14 @@ def fit(
     if files.best_weights.exists():
         model.load_weights(files.best_weights)
     return history
+
+
+def _best_so_far(values: list[float], monitor: str) -> float | None:
+    finite = [value for value in values if math.isfinite(value)]
+    if not finite:
+        return None
+    # ModelCheckpoint's own rule: accuracy-like quantities are maximised, the rest minimised.
+    return max(finite) if "acc" in monitor or monitor.endswith("auc") else min(finite)
 
 
 def _check_finite_loss(history: dict[str, list[float]], optimizer: keras.optimizers.Optimizer, monitor: str) -> None:
@@ -274,18 +300,17 @@ def fit_task(
     epochs: int | None = None,
     learning_rate: float | None = None,
 ) -> dict[str, list[float]]:
-    """Compiles and fits a task model's trainable network: what a run and a fine-tune both do.
+    """Compiles and fits what a task model's `fit_plan` names: what a run and a fine-tune both do.
 
-    A classifier with branches (a `BranchEnsembleHead`) has each branch
-    fitted alone, one after the other, on its own logits, so that a branch
-    that learns fast (and then overfits) cannot starve one that learns
-    slowly; then, given validation data, each branch's weight in the
-    ensemble is chosen on it (`choose_branch_weights`). Its history holds
-    each branch's logs, their keys prefixed with its name. A killed run, started again, does not fit again a branch whose
-    fit had ended: it loads that branch's best weights.
+    Usually the plan is the one network, fitted in `work`. A plan of several
+    parts (a classifier's branches) has each fitted alone, one after the
+    other, in a work folder of its own; the history then holds each part's
+    logs, their keys prefixed with its name. A killed run, started again, does
+    not fit again a part whose fit had ended: it loads that part's best
+    weights. Then the plan's `join` is called with the validation data.
 
     Args:
-        model: The task model; its `network` (or its branches) is fitted.
+        model: The task model.
         train_data: Batched preprocessed training data.
         validation_data: Batched preprocessed validation data, or `None`.
         config: The trainer config.
@@ -300,29 +325,33 @@ def fit_task(
         The history; `epochs_trained` counts its epochs.
     """
     with (strategy or tf.distribute.get_strategy()).scope():
-        branches = model.branch_networks() if isinstance(model, Classifier) else {}
-        for network in (branches or {"network": model.network}).values():
+        # In the scope: a part made there (a branch's model) trains under the strategy.
+        plan = model.fit_plan()
+        for network in plan.parts.values():
             compile_model(network, config, default_loss, default_metrics, learning_rate)
-    if not branches:
-        return fit(model.network, train_data, validation_data, config, work, epochs)
-    for name, network in branches.items():
-        files = work.branch(name)
-        if files.resumes_from.fitted.exists():
-            network.optimizer.build(network.trainable_variables)  # its state is in the file too
-            network.load_weights(files.resumes_from.best_weights)
-        else:
-            fit(network, train_data, validation_data, config, files, epochs)
-            files.fitted.touch()
-    if validation_data is not None:
-        choose_branch_weights(model, validation_data)
-    return work.gather_branches(list(branches))
+    if list(plan.parts) == [ONE_NETWORK]:
+        history = fit(plan.parts[ONE_NETWORK], train_data, validation_data, config, work, epochs)
+    else:
+        for name, network in plan.parts.items():
+            files = work.branch(name)
+            if files.resumes_from.fitted.exists():
+                network.optimizer.build(network.trainable_variables)  # its state is in the file too
+                network.load_weights(files.resumes_from.best_weights)
+            else:
+                fit(network, train_data, validation_data, config, files, epochs)
+                files.fitted.touch()
+        history = work.gather_branches(list(plan.parts))
+    if plan.join is not None:
+        plan.join(validation_data)
+    return history
 
 
 def epochs_trained(model: TaskModel, history: dict[str, list[float]]) -> int | dict[str, int]:
-    """The epochs a `fit_task` history of `model` records: one count, or one per branch of a classifier with branches."""
-    if isinstance(model, Classifier) and isinstance(model.head, BranchEnsembleHead):
-        return {name: len(history[f"{name}_loss"]) for name in model.head.branch_names}
-    return len(history["loss"])
+    """The epochs a `fit_task` history of `model` records: one count, or one per part of a plan of several."""
+    parts = list(model.fit_plan().parts)
+    if parts == [ONE_NETWORK]:
+        return len(history["loss"])
+    return {name: len(history[f"{name}_loss"]) for name in parts}
 
 
 def _cosine_schedule(initial, epochs: int):
@@ -330,32 +359,35 @@ def _cosine_schedule(initial, epochs: int):
     return lambda epoch, _: initial * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
 
 
-class _RestoreOnly(keras.callbacks.BackupAndRestore):
-    """Restores the training state a `BackupAndRestore` left, and never writes or removes it.
+class _HistoryRecorder(keras.callbacks.Callback):
+    """Keeps the per-epoch logs in a JSON file that survives a resume.
 
-    What every worker but the chief uses: they resume from the chief's
-    backup (on storage every worker reads), which only the chief writes.
+    A run killed after an epoch's logs but before its backup resumes from the
+    epoch before: the logs of the epochs it fits again are dropped first.
     """
 
-    def on_epoch_end(self, epoch, logs=None):
-        pass
-
-    def on_train_batch_end(self, batch, logs=None):
-        pass
-
-    def on_train_end(self, logs=None):
-        pass
-
-
-class _HistoryRecorder(keras.callbacks.Callback):
-    """Keeps the per-epoch logs in a JSON file that survives a resume."""
-
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, initial_epoch: int = 0):
         super().__init__()
         self.path = path
+        self.initial_epoch = initial_epoch
+
+    def on_train_begin(self, logs=None):
+        history = _read_json_or_empty(self.path)
+        if any(len(values) > self.initial_epoch for values in history.values()):
+            _write_json_atomically(self.path, {key: values[: self.initial_epoch] for key, values in history.items()})
 
     def on_epoch_end(self, epoch, logs=None):
-        history = json.loads(self.path.read_text()) if self.path.exists() else {}
+        history = _read_json_or_empty(self.path)
         for key, value in (logs or {}).items():
             history.setdefault(key, []).append(float(value))
-        self.path.write_text(json.dumps(history))
+        _write_json_atomically(self.path, history)
+
+
+def _read_json_or_empty(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _write_json_atomically(path: Path, values) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(values))
+    os.replace(partial, path)

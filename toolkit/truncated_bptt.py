@@ -26,6 +26,7 @@ from collections.abc import Iterator
 import keras
 import tensorflow as tf
 
+from toolkit import keras_private
 from toolkit.config import ConfigError
 from toolkit.layers import LearnedInitialState
 
@@ -118,17 +119,12 @@ def carrying_state(model: keras.Model, batch_size: int) -> Iterator[list[keras.l
     stateful = [layer.stateful for layer in layers]
     try:
         for layer in layers:
-            layer.stateful = True
-            layer.states = None
-            layer._create_state_variables(batch_size)
-            layer._expected_batch_size = batch_size
+            keras_private.make_stateful(layer, batch_size)
         _retrace(model)
         yield layers
     finally:
         for layer, was_stateful in zip(layers, stateful):
-            layer.stateful = was_stateful
-            layer.states = None
-            layer._expected_batch_size = None
+            keras_private.make_stateless(layer, was_stateful)
         _retrace(model)
 
 

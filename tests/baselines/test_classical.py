@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-
-from toolkit.data.images import load_digits_images
-from toolkit.data.splits import Split, holdout_split
 from sklearn.linear_model import LogisticRegression
 
-from toolkit.models.classical import ClassicalBaseline, HogFeatures, image_baseline, text_baseline
+from toolkit.baselines.classical import ClassicalBaseline, HogFeatures, image_baseline, text_baseline
+from toolkit.data.images import load_digits_images
+from toolkit.data.splits import Split, holdout_split
 
 
 def _texts(words: list[str], count: int, seed: int) -> Split:

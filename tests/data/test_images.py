@@ -15,7 +15,7 @@ from toolkit.data.images import (
     FASHION_MNIST_FILES,
     ImageDataConfig,
     ImageFiles,
-    link_fashion_mnist,
+    cache_fashion_mnist,
     load_digits_images,
     load_image_directory,
     load_image_splits,
@@ -33,7 +33,7 @@ def keras_home(tmp_path, monkeypatch):
     return home
 
 
-def test_fashion_mnist_files_are_linked_without_touching_other_cached_files(keras_home, tmp_path):
+def test_fashion_mnist_files_are_cached_without_touching_other_cached_files(keras_home, tmp_path):
     debian = tmp_path / "debian"
     debian.mkdir()
     for name in FASHION_MNIST_FILES:
@@ -43,17 +43,17 @@ def test_fashion_mnist_files_are_linked_without_touching_other_cached_files(kera
     (cache / FASHION_MNIST_FILES[0]).write_bytes(b"downloaded earlier")
     (keras_home / "datasets" / "mnist.npz").write_bytes(b"someone else's")
 
-    assert link_fashion_mnist(debian) == cache
+    cache_fashion_mnist(debian)
     assert (cache / FASHION_MNIST_FILES[0]).read_bytes() == b"downloaded earlier"
     for name in FASHION_MNIST_FILES[1:]:
-        assert (cache / name).is_symlink() and (cache / name).read_bytes() == b"from debian"
+        assert (cache / name).read_bytes() == b"from debian"
     assert (keras_home / "datasets" / "mnist.npz").read_bytes() == b"someone else's"
-    link_fashion_mnist(debian)  # a second call changes nothing and does not fail
+    cache_fashion_mnist(debian)  # a second call changes nothing and does not fail
 
 
 def test_missing_debian_package_says_how_to_install_it(keras_home, tmp_path):
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
-        link_fashion_mnist(tmp_path / "absent")
+        cache_fashion_mnist(tmp_path / "absent")
 
 
 def test_real_fashion_mnist_loads_through_keras_offline(keras_home):

@@ -10,10 +10,10 @@ from toolkit.data.prices import (
     PriceDataConfig,
     chronological_splits,
     load_bokeh_prices,
-    read_price_csv,
     walk_forward_splits,
     windows,
 )
+from toolkit.io.price_files import read_price_csv
 from toolkit.preprocessing.prices import PriceFeatures, price_features
 
 
@@ -154,6 +154,6 @@ def test_bokeh_sampledata_is_the_real_2000_to_2013_series():
 
 
 def read_price_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    from toolkit.data.prices import as_price_frame
+    from toolkit.io.price_files import as_price_frame
 
     return as_price_frame(frame)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toolkit.data import csv_files
 from toolkit.data.text import (
     TextDataConfig,
     load_movie_reviews,
     load_text_csv,
     load_text_splits,
 )
+from toolkit.io import csv_files
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from toolkit.config import ConfigError
-from toolkit.data.text_stream import TextStreamConfig, as_text_stream, load_text_stream, read_text_files
+from toolkit.data.text_stream import TextStreamConfig, as_text_stream, load_text_stream
 from toolkit.errors import InputError
+from toolkit.io.text_files import read_text_files
 
 
 def test_reviews_are_cut_into_contiguous_training_validation_and_test_text():

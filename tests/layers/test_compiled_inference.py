@@ -106,7 +106,7 @@ def test_only_training_asks_for_the_cudnn_kernel(monkeypatch):
         requests.append(kwargs.get("return_sequences"))
         raise NotImplementedError
 
-    monkeypatch.setattr(lstm, "backend_fused_lstm", fused_kernel_unavailable)
+    monkeypatch.setattr(lstm, "fused_lstm", fused_kernel_unavailable)
     layer = LSTM(3)
     inputs = np.zeros((2, 5, 4), "float32")
     layer(inputs, training=False)

@@ -1,6 +1,9 @@
-"""Our LSTM cell against numbers worked out by hand, and the seeds' claims about it."""
+"""Our LSTM: numbers worked out by hand, the classic RNN as a special case, dropout, and a drop-in for `keras.layers.LSTM`."""
 
 from __future__ import annotations
+
+import inspect
+import logging
 
 import keras
 import numpy as np
@@ -92,3 +95,45 @@ def test_invalid_rates_name_the_argument(name, value):
 def test_invalid_units_is_rejected_with_the_value():
     with pytest.raises(ValueError, match="`units` must be a positive integer, got 0"):
         LSTM(0)
+
+
+# A value for each argument of `keras.layers.LSTM` that differs from its default where one is easy to give.
+KERAS_ARGUMENT_VALUES = {
+    "activation": "relu", "recurrent_activation": "hard_sigmoid", "use_bias": False,
+    "kernel_initializer": "ones", "recurrent_initializer": "zeros", "bias_initializer": "ones",
+    "unit_forget_bias": False, "kernel_regularizer": "l2", "recurrent_regularizer": "l1",
+    "bias_regularizer": "l2", "activity_regularizer": "l1", "kernel_constraint": "non_neg",
+    "recurrent_constraint": "non_neg", "bias_constraint": "non_neg", "dropout": 0.1, "recurrent_dropout": 0.2,
+    "seed": 3, "return_sequences": True, "return_state": True, "go_backwards": True, "stateful": True,
+    "unroll": True, "use_cudnn": False,
+}
+
+
+@pytest.mark.parametrize(
+    "argument", [name for name in inspect.signature(keras.layers.LSTM.__init__).parameters if name not in ("self", "units", "kwargs")]
+)
+def test_every_argument_of_keras_lstm_is_taken_and_saved_as_keras_saves_it(argument):
+    assert argument in KERAS_ARGUMENT_VALUES, f"keras.layers.LSTM has a new argument {argument!r}: give LSTM it too"
+    value = KERAS_ARGUMENT_VALUES[argument]
+    ours, theirs = LSTM(3, **{argument: value}), keras.layers.LSTM(3, **{argument: value})
+    config = ours.get_config()
+    assert config[argument] == theirs.get_config().get(argument, value)
+    assert LSTM.from_config(config).get_config() == config
+
+
+def test_implementation_is_accepted_and_recorded_as_keras_records_it():
+    for implementation in (1, 2):
+        ours, theirs = LSTM(3, implementation=implementation), keras.layers.LSTM(3, implementation=implementation)
+        assert ours.cell.implementation == theirs.cell.implementation == implementation
+        assert "implementation" not in ours.get_config() and "implementation" not in theirs.get_config()
+    assert LSTMCell(3, implementation=1).implementation == 1
+
+
+def test_eager_calls_on_new_shapes_and_new_layers_trace_without_warnings(caplog):
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for batch, steps in [(1, 5), (2, 6), (3, 7), (4, 8), (5, 9), (6, 10), (7, 3)]:
+            LSTM(4)(random_sequences(batch, steps, 3))
+        layer = LSTM(4, return_sequences=True)
+        for batch, steps in [(1, 5), (2, 6), (3, 7), (4, 8), (5, 9), (6, 10), (7, 3)]:
+            layer(random_sequences(batch, steps, 3))
+    assert "retracing" not in caplog.text

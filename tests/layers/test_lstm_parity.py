@@ -1,4 +1,4 @@
-"""Our LSTM and SimpleRNN cells against Keras' built-in layers with the same weights."""
+"""Our LSTM against Keras' built-in one with the same weights: outputs, states and gradients, in every configuration."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tests.helpers import random_sequences
-from toolkit.layers import LSTM, LSTMCell, SimpleRNNCell
+from toolkit.layers import LSTM, LSTMCell
 
 TOLERANCE = 1e-5
 
@@ -89,23 +89,6 @@ def test_lstm_with_embedding_mask_zero_matches_keras():
     np.testing.assert_allclose(models[1](tokens), models[0](tokens), atol=TOLERANCE)
     # Padding must not change the final output: the masked steps carry the state forward.
     np.testing.assert_allclose(models[1](tokens[:1, :3]), models[1](tokens)[:1], atol=TOLERANCE)
-
-
-@pytest.mark.parametrize("return_sequences", [False, True])
-def test_simple_rnn_cell_matches_keras_simple_rnn(return_sequences):
-    def make(impl):
-        if impl == "keras":
-            return keras.layers.SimpleRNN(4, return_sequences=return_sequences)
-        return keras.layers.RNN(SimpleRNNCell(4), return_sequences=return_sequences)
-
-    inputs = random_sequences(3, 6, 5)
-    inputs[2, 4:] = 0.0
-    reference, ours = build_pair(make, features=5, use_mask=True)
-    expected_outputs, expected_grads = outputs_and_gradients(reference, inputs)
-    actual_outputs, actual_grads = outputs_and_gradients(ours, inputs)
-    np.testing.assert_allclose(actual_outputs[0], expected_outputs[0], atol=TOLERANCE, rtol=TOLERANCE)
-    for actual, expected in zip(actual_grads, expected_grads):
-        np.testing.assert_allclose(actual, expected, atol=TOLERANCE, rtol=TOLERANCE)
 
 
 def test_stateful_lstm_carries_state_between_batches_like_keras():

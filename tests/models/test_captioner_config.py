@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.captioning import CaptioningConfig, CaptioningPipeline
 from toolkit.config import ConfigError, load_config
 from toolkit.models.captioner import ShowAndTell
 from toolkit.models.image_classifier import ImageClassifierConfig
 from toolkit.models.image_encoder import ImageEncoderConfig
-from toolkit.pipelines.captioning import CaptioningConfig, CaptioningPipeline
 
 
 def config_with(tmp_path, text: str) -> CaptioningConfig:

@@ -51,8 +51,8 @@ def test_run_learns_words_clearly_above_chance(trained):
 
 
 def test_attention_weights_sum_to_one_over_the_grid_at_every_generated_word(trained, test_images):
-    outputs = trained.task.predict(test_images, return_attention=True)
-    assert "attention" not in trained.task.predict(test_images[:2])
+    outputs = trained.trained_run.predict(test_images, return_attention=True)
+    assert "attention" not in trained.trained_run.predict(test_images[:2])
     for caption_name, attention_name in (("caption", "attention"), ("greedy_caption", "greedy_attention")):
         weights = outputs[attention_name]
         assert weights.shape == (12, 16, 8, 8)  # max_length 16; three poolings of 64x64 images
@@ -81,7 +81,7 @@ def replay(decoder, images, ids):
 
 
 def test_beam_of_width_one_is_greedy(trained, test_images):
-    decoder = CaptionDecoder(trained.task.network)
+    decoder = CaptionDecoder(trained.trained_run.network)
     greedy = decoder.greedy(test_images, 16)
     beam = decoder.beam_search(test_images, 16, beam_width=1)
     np.testing.assert_array_equal(beam.ids.numpy(), greedy.ids.numpy())
@@ -93,7 +93,7 @@ def test_beam_of_width_one_is_greedy(trained, test_images):
 
 
 def test_beam_search_scores_and_attention_are_those_of_its_captions(trained, test_images):
-    decoder = CaptionDecoder(trained.task.network)
+    decoder = CaptionDecoder(trained.trained_run.network)
     beam = decoder.beam_search(test_images, 16, beam_width=4, length_penalty=0.0)
     # Followed back through the parents that made them, and replayed word by word.
     total, attention = replay(decoder, test_images, beam.ids.numpy())
@@ -104,8 +104,8 @@ def test_beam_search_scores_and_attention_are_those_of_its_captions(trained, tes
 def test_a_beam_as_wide_as_the_vocabulary_finds_the_most_likely_caption_of_two_steps(trained, test_images):
     # Beam search is exact here: every first word stays, and the best of all second steps is among the kept ones.
     # (Narrower beams may prune the greedy caption's prefix, so they need not beat greedy on every image.)
-    decoder, images = CaptionDecoder(trained.task.network), test_images[:3]
-    vocabulary = trained.task.network.vocabulary_size
+    decoder, images = CaptionDecoder(trained.trained_run.network), test_images[:3]
+    vocabulary = trained.trained_run.network.vocabulary_size
     first, states = decoder.step(tf.fill([3], tf.constant(2, tf.int64)), decoder.start(images))
     repeated = [tf.repeat(state, vocabulary, axis=0) for state in states]
     second, _ = decoder.step(tf.tile(tf.range(vocabulary, dtype=tf.int64), [3]), repeated)
@@ -118,7 +118,7 @@ def test_a_beam_as_wide_as_the_vocabulary_finds_the_most_likely_caption_of_two_s
 
 
 def test_presence_fusion_adds_the_weighted_log_probability_of_each_word_being_in_the_caption(trained, test_images):
-    network = trained.task.network
+    network = trained.trained_run.network
     plain, fused = CaptionDecoder(network), CaptionDecoder(network, presence_weight=2.0)
     start = tf.fill([len(test_images)], tf.constant(2, tf.int64))
     plain_scores, _ = plain.step(start, plain.start(test_images))
@@ -132,7 +132,7 @@ def test_presence_fusion_adds_the_weighted_log_probability_of_each_word_being_in
 
 
 def test_context_weight_scales_the_attended_contexts_term_in_each_words_logit(trained, test_images):
-    network = trained.task.network
+    network = trained.trained_run.network
     plain, weighted = CaptionDecoder(network), CaptionDecoder(network, context_weight=2.5)
     start = tf.fill([len(test_images)], tf.constant(2, tf.int64))
     states = plain.start(test_images)
@@ -147,19 +147,19 @@ def test_context_weight_scales_the_attended_contexts_term_in_each_words_logit(tr
     total, _ = replay(weighted, test_images, beam.ids.numpy())
     np.testing.assert_allclose(total, beam.log_probability.numpy(), rtol=1e-4)
     # The run serves with the config's weight, 1.5 by default.
-    captioner = trained.task.model
+    captioner = trained.trained_run.model
     assert captioner.context_weight == 1.5
     served = CaptionDecoder(network, context_weight=1.5).beam_search(
         test_images, captioner.max_length, captioner.beam_width, captioner.length_penalty
     )
-    assert list(trained.task.predict(test_images)["caption"]) == [
+    assert list(trained.trained_run.predict(test_images)["caption"]) == [
         caption.decode() for caption in captioner.preprocessor.detokenize(served.ids).numpy()
     ]
 
 
 def test_training_adds_the_word_presence_loss_and_inference_does_not(trained, test_images):
-    network = trained.task.network
-    ids = trained.task.preprocessor(tf.constant(["a small red square", "a large blue circle"]))[:, :-1]
+    network = trained.trained_run.network
+    ids = trained.trained_run.preprocessor(tf.constant(["a small red square", "a large blue circle"]))[:, :-1]
     network([tf.constant(test_images[:2]), ids], training=False)
     assert not network.losses
     network([tf.constant(test_images[:2]), ids], training=True)
@@ -180,7 +180,7 @@ def test_serving_returns_sentences_in_a_process_without_toolkit(trained, test_im
         print(json.dumps(result))
         """
     )
-    expected = trained.task.predict(test_images, return_attention=True)
+    expected = trained.trained_run.predict(test_images, return_attention=True)
     np.testing.assert_allclose(np.array(served["attention"]), expected["attention"], rtol=1e-5, atol=1e-7)
     assert served["caption"] == list(expected["caption"])
     assert served["greedy_caption"] == list(expected["greedy_caption"])
@@ -190,16 +190,16 @@ def test_serving_returns_sentences_in_a_process_without_toolkit(trained, test_im
 def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(trained, test_images, loaded_by_keras):
     served = loaded_by_keras(trained.run_dir, test_images[:6])
     assert served["class"] == "Captioner"
-    assert served["caption"] == list(trained.task.predict(test_images[:6])["caption"])
+    assert served["caption"] == list(trained.trained_run.predict(test_images[:6])["caption"])
 
 
 def test_reloaded_task_captions_the_same(trained, test_images):
     loaded = toolkit.load(trained.run_dir)
-    assert loaded.model.context_weight == trained.task.model.context_weight == 1.5
-    assert list(loaded.predict(test_images)["caption"]) == list(trained.task.predict(test_images)["caption"])
+    assert loaded.model.context_weight == trained.trained_run.model.context_weight == 1.5
+    assert list(loaded.predict(test_images)["caption"]) == list(trained.trained_run.predict(test_images)["caption"])
     np.testing.assert_allclose(loaded.network.word_presence(test_images, training=False),
-                               trained.task.network.word_presence(test_images, training=False), rtol=1e-6)
-    assert loaded.preprocessor.vocabulary() == trained.task.preprocessor.vocabulary()
+                               trained.trained_run.network.word_presence(test_images, training=False), rtol=1e-6)
+    assert loaded.preprocessor.vocabulary() == trained.trained_run.preprocessor.vocabulary()
 
 
 def test_return_attention_is_refused_by_a_decoder_without_attention(init_state_task, test_images):
@@ -249,7 +249,7 @@ def init_state_task(real_format, tmp_path_factory):
                  "model.decoder": "init_state", "model.encoder.output": "flatten", "decoding.context_weight": 1.0,
                  "trainer.epochs": 1}
     return toolkit.run("captioning", SMOKE, overrides=overrides, run_name="flickr",
-                       output_dir=tmp_path_factory.mktemp("runs")).task
+                       output_dir=tmp_path_factory.mktemp("runs")).trained_run
 
 
 def test_flickr8k_files_train_the_init_state_decoder_and_coco_files_the_attention_decoder(
@@ -259,9 +259,9 @@ def test_flickr8k_files_train_the_init_state_decoder_and_coco_files_the_attentio
     overrides = {"data.source": "coco", "data.images_dir": str(images_dir), "data.captions_file": str(captions_json),
                  "trainer.epochs": 1}
     attention = toolkit.run("captioning", SMOKE, overrides=overrides, run_name="coco", output_dir=tmp_path)
-    images = load_caption_splits(attention.task.config.data).test.inputs
-    assert init_state_task.network.attention_grid is None and attention.task.network.attention_grid == (8, 8)
-    for task in (init_state_task, attention.task):
+    images = load_caption_splits(attention.trained_run.config.data).test.inputs
+    assert init_state_task.network.attention_grid is None and attention.trained_run.network.attention_grid == (8, 8)
+    for task in (init_state_task, attention.trained_run):
         captions = task.predict(images)["caption"]
         assert len(captions) == len(images) and all(isinstance(caption, str) for caption in captions)
         decoder = CaptionDecoder(task.network)

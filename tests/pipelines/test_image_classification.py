@@ -47,12 +47,12 @@ def test_hog_baseline_stands_beside_the_network_on_the_same_test_images(trained)
 
 
 def test_augmentation_acts_in_training_only(trained, fashion_test):
-    augmentation = trained.task.network.get_layer("augmentation")
+    augmentation = trained.trained_run.network.get_layer("augmentation")
     images = fashion_test.inputs[:64].astype("float32")[..., None] / 255
     np.testing.assert_array_equal(augmentation(images, training=False).numpy(), images)
     assert not np.allclose(augmentation(images, training=True).numpy(), images)
-    first = trained.task.predict(fashion_test.inputs[:64])["probabilities"]
-    np.testing.assert_array_equal(trained.task.predict(fashion_test.inputs[:64])["probabilities"], first)
+    first = trained.trained_run.predict(fashion_test.inputs[:64])["probabilities"]
+    np.testing.assert_array_equal(trained.trained_run.predict(fashion_test.inputs[:64])["probabilities"], first)
 
 
 def test_serving_takes_uint8_images_in_a_process_without_toolkit(trained, fashion_test, run_without_toolkit):
@@ -78,7 +78,7 @@ def test_serving_takes_uint8_images_in_a_process_without_toolkit(trained, fashio
         }}))
         """
     )
-    expected = trained.task.predict(images)
+    expected = trained.trained_run.predict(images)
     assert served["label"] == list(expected["label"])
     np.testing.assert_allclose(served["probabilities"], expected["probabilities"], atol=1e-5)
     assert len(served["errors"]) == 2
@@ -90,27 +90,27 @@ def test_serving_takes_uint8_images_in_a_process_without_toolkit(trained, fashio
 def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(trained, fashion_test, loaded_by_keras):
     served = loaded_by_keras(trained.run_dir, fashion_test.inputs[:8])
     assert served["class"] == "ImageClassifier"
-    assert served["label"] == list(trained.task.predict(fashion_test.inputs[:8])["label"])
+    assert served["label"] == list(trained.trained_run.predict(fashion_test.inputs[:8])["label"])
 
 
 def test_predict_rejects_a_wrong_shape_or_dtype_with_the_expected_one(trained, fashion_test):
     with pytest.raises(TypeError, match=r"images: expected uint8 images of shape \(batch, 28, 28\), got float64"):
-        trained.task.predict(fashion_test.inputs[:2] / 255)
+        trained.trained_run.predict(fashion_test.inputs[:2] / 255)
     with pytest.raises(ValueError, match=r"images: expected uint8 images of shape \(batch, 28, 28\), got shape \(2, 28, 28, 3\)"):
-        trained.task.predict(np.repeat(fashion_test.inputs[:2, ..., None], 3, axis=-1))
-    assert trained.task.predict(fashion_test.inputs[0])["probabilities"].shape == (1, 10)
+        trained.trained_run.predict(np.repeat(fashion_test.inputs[:2, ..., None], 3, axis=-1))
+    assert trained.trained_run.predict(fashion_test.inputs[0])["probabilities"].shape == (1, 10)
     with pytest.raises(TypeError, match="images: expected uint8 inputs, got float32"):
-        trained.task.model.serve((fashion_test.inputs[:2] / 255).astype("float32"))
+        trained.trained_run.model.serve((fashion_test.inputs[:2] / 255).astype("float32"))
 
 
 def test_labels_may_be_class_names_or_ids_and_others_are_named(trained, fashion_test):
     images, ids = fashion_test.inputs[:20], fashion_test.targets[:20]
-    names = [trained.task.model.class_names[i] for i in ids]
-    assert trained.task.evaluate((images, names))["accuracy"] == trained.task.evaluate((images, ids))["accuracy"]
+    names = [trained.trained_run.model.class_names[i] for i in ids]
+    assert trained.trained_run.evaluate((images, names))["accuracy"] == trained.trained_run.evaluate((images, ids))["accuracy"]
     with pytest.raises(ValueError, match="labels: class id 15 is out of range: there are 10 classes"):
-        trained.task.evaluate((images[:2], [0, 15]))
+        trained.trained_run.evaluate((images[:2], [0, 15]))
     with pytest.raises(ValueError, match="labels: 'Sock' is not a class name"):
-        trained.task.evaluate((images[:2], ["Bag", "Sock"]))
+        trained.trained_run.evaluate((images[:2], ["Bag", "Sock"]))
 
 
 def test_fine_tuning_to_a_two_class_subset(trained, fashion_test):
@@ -146,4 +146,4 @@ def test_a_folder_of_image_files_streams_from_disk_as_it_would_from_memory(fashi
         )
     assert streamed.history == in_memory.history
     assert streamed.metrics["test"]["accuracy"] == in_memory.metrics["test"]["accuracy"] > 0.8  # chance is 0.5
-    assert streamed.task.predict([str(tmp_path / "images" / "bag" / "0.png")])["label"].tolist() == ["bag"]
+    assert streamed.trained_run.predict([str(tmp_path / "images" / "bag" / "0.png")])["label"].tolist() == ["bag"]

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import toolkit
+from toolkit.baselines.classical import text_baseline
 from toolkit.data.splits import holdout_split
 from toolkit.data.text import load_movie_reviews, load_text_splits
-from toolkit.models.classical import text_baseline
 from toolkit.models.classifier import choose_branch_weights
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "sentiment_smoke.yaml"
@@ -57,16 +57,16 @@ def test_each_branch_is_fitted_alone_and_reported_beside_the_ensemble(trained):
     # log-probabilities, which differ from its logits by a constant per review.
     weights = {name: branch["weight"] for name, branch in test["branches"].items()}
     assert np.isclose(sum(weights.values()), 1.0) and "weighted recurrent" in test["headline"]["branches"]
-    model = trained.task.model
+    model = trained.trained_run.model
     assert model.head.weights_by_branch() == weights
     # They are the ones the validation reviews choose, not the equal weights the head starts with.
-    task = trained.task
+    task = trained.trained_run
     validation = task.pipeline.dataset(load_text_splits(task.config.data).validation, model, 64, shuffle=False)
     assert choose_branch_weights(model, validation) == weights != {"recurrent": 0.5, "ngram_bag": 0.5}
     alone = model.branch_probabilities(np.array(REVIEWS, dtype=object))
     mean_log = sum(weights[name] * np.log(p) for name, p in alone.items())
     expected = np.exp(mean_log) / np.exp(mean_log).sum(axis=-1, keepdims=True)
-    np.testing.assert_allclose(trained.task.predict(REVIEWS)["probabilities"], expected, atol=1e-5)
+    np.testing.assert_allclose(trained.trained_run.predict(REVIEWS)["probabilities"], expected, atol=1e-5)
 
 
 def test_baseline_stands_beside_the_network_on_the_same_test_reviews(trained):
@@ -102,7 +102,7 @@ def test_run_directory_holds_everything(trained):
 
 def test_loaded_task_predicts_what_the_trained_one_did(trained):
     loaded = toolkit.load(trained.run_dir)
-    expected = trained.task.predict(REVIEWS)
+    expected = trained.trained_run.predict(REVIEWS)
     actual = loaded.predict(REVIEWS)
     np.testing.assert_allclose(actual["probabilities"], expected["probabilities"], atol=1e-6)
     assert list(actual["label"]) == list(expected["label"])
@@ -110,7 +110,7 @@ def test_loaded_task_predicts_what_the_trained_one_did(trained):
 
 
 def test_obvious_reviews_get_the_right_label(trained):
-    assert list(trained.task.predict(REVIEWS)["label"]) == EXPECTED
+    assert list(trained.trained_run.predict(REVIEWS)["label"]) == EXPECTED
 
 
 def test_serving_signature_takes_raw_strings_in_a_process_without_toolkit(trained, run_without_toolkit):
@@ -126,7 +126,7 @@ def test_serving_signature_takes_raw_strings_in_a_process_without_toolkit(traine
         }}))
         """
     )
-    expected = trained.task.predict(REVIEWS)
+    expected = trained.trained_run.predict(REVIEWS)
     assert served["label"] == list(expected["label"])
     np.testing.assert_allclose(served["probabilities"], expected["probabilities"], atol=1e-5)
 
@@ -134,7 +134,7 @@ def test_serving_signature_takes_raw_strings_in_a_process_without_toolkit(traine
 def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(trained, loaded_by_keras):
     served = loaded_by_keras(trained.run_dir, np.array(REVIEWS, dtype=object))
     assert served["class"] == "TextClassifier"
-    assert served["label"] == list(trained.task.predict(REVIEWS)["label"])
+    assert served["label"] == list(trained.trained_run.predict(REVIEWS)["label"])
 
 
 def test_saved_model_cli_lists_the_signature(trained):
@@ -188,12 +188,12 @@ def test_new_class_names_of_another_count_replace_the_head_and_travel_with_the_m
 
 
 def test_new_class_names_of_the_same_count_rename_the_classes_and_keep_the_head(trained):
-    renamed = trained.task.model.with_classes(["bad", "good"])
-    before, after = trained.task.model.serve(REVIEWS), renamed.serve(REVIEWS)
+    renamed = trained.trained_run.model.with_classes(["bad", "good"])
+    before, after = trained.trained_run.model.serve(REVIEWS), renamed.serve(REVIEWS)
     np.testing.assert_array_equal(after["probabilities"].numpy(), before["probabilities"].numpy())
     expected = [{"negative": b"bad", "positive": b"good"}[label.decode()] for label in before["label"].numpy()]
     assert list(after["label"].numpy()) == expected
-    assert renamed.head is trained.task.model.head
+    assert renamed.head is trained.trained_run.model.head
 
 
 def test_labels_may_be_class_names_and_bad_labels_leave_the_task_as_it_was(trained):

@@ -66,7 +66,7 @@ def test_run_directory_has_forecast_plots_and_the_loaded_model_keeps_the_baselin
     assert kernel.shape == ((WINDOW - 1) * 3, 1) and not model.linear_baseline.trainable
     windows = load_bokeh_prices()["IBM"].iloc[100 : 100 + WINDOW].to_numpy("float32")[None]
     np.testing.assert_allclose(
-        model.linear_baseline_log_changes(windows), trained.task.model.linear_baseline_log_changes(windows), rtol=1e-6
+        model.linear_baseline_log_changes(windows), trained.trained_run.model.linear_baseline_log_changes(windows), rtol=1e-6
     )
 
 
@@ -83,7 +83,7 @@ def test_serving_takes_raw_windows_and_returns_prices_in_a_process_without_toolk
         print(json.dumps({{"prices": outputs["prices"].numpy().tolist()}}))
         """
     )
-    expected = trained.task.predict(windows)["prices"]
+    expected = trained.trained_run.predict(windows)["prices"]
     np.testing.assert_allclose(served["prices"], expected, rtol=1e-5)
     last_close = windows[:, -1, 3]
     assert np.all(np.abs(np.log(expected[:, 0] / last_close)) < 0.1)  # a day's move, in dollars of the input
@@ -94,7 +94,7 @@ def test_keras_load_model_after_import_toolkit_serves_like_the_saved_model(train
     windows = np.stack([ibm.iloc[start : start + WINDOW].to_numpy() for start in (100, 2000)]).astype("float32")
     served = loaded_by_keras(trained.run_dir, windows)
     assert served["class"] == "PriceForecaster"
-    np.testing.assert_allclose(served["prices"], trained.task.predict(windows)["prices"], rtol=1e-5)
+    np.testing.assert_allclose(served["prices"], trained.trained_run.predict(windows)["prices"], rtol=1e-5)
 
 
 def test_predict_takes_a_dataframe_or_a_csv_of_recent_rows(trained, tmp_path):

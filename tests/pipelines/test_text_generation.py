@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import toolkit
-from toolkit.cli import main
+from pipelines import text_generation
+from toolkit.baselines.ngram import KneserNeyNGrams
 from toolkit.config import ConfigError
 from toolkit.data.text_stream import TextStream, as_text_stream
 from toolkit.errors import InputError
-from toolkit.models.ngram import KneserNeyNGrams
-from toolkit.pipelines import text_generation
+from toolkit_cli import run as main
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "text_generation_smoke.yaml"
 
@@ -27,8 +27,8 @@ def trained(tmp_path_factory):
 def test_run_learns_characters_and_reports_the_ngram_baseline_on_the_same_text(trained):
     test = trained.metrics["test"]
     # Clearly better than the training text's character frequencies alone (an order-1 model, about 4.4 bits).
-    data = text_generation.TextGenerationPipeline().load_data(trained.task.config)
-    model = trained.task.model
+    data = text_generation.TextGenerationPipeline().load_data(trained.trained_run.config)
+    model = trained.trained_run.model
     frequencies = KneserNeyNGrams(1, model.network.vocabulary_size).fit(model.character_ids(data.train.text))
     test_ids = model.character_ids(data.test.text)
     frequency_bits = -np.mean(frequencies.log2_probabilities(np.zeros((len(test_ids), 0)), test_ids))
@@ -48,8 +48,8 @@ def test_the_baseline_is_fitted_on_the_training_text_only(trained, monkeypatch):
     fitted_on = []
     original_fit = KneserNeyNGrams.fit
     monkeypatch.setattr(KneserNeyNGrams, "fit", lambda self, tokens: fitted_on.append(len(tokens)) or original_fit(self, tokens))
-    data = text_generation.TextGenerationPipeline().load_data(trained.task.config)
-    metrics = text_generation.TextGenerationPipeline().evaluate_run(trained.task, data)
+    data = text_generation.TextGenerationPipeline().load_data(trained.trained_run.config)
+    metrics = text_generation.TextGenerationPipeline().evaluate_run(trained.trained_run, data)
     assert fitted_on == [len(data.train)] * 2  # one model per order, each on the training characters alone
     assert metrics["test"]["baseline_bits_per_character"] == pytest.approx(trained.metrics["test"]["baseline_bits_per_character"])
 
@@ -78,12 +78,12 @@ def test_the_exported_model_generates_in_a_process_without_toolkit(trained, run_
     assert served["first"] == served["again"]  # the same seed gives the same text
     assert served["first"] != served["other_seed"]
     assert [len(text) for text in served["first"]] == [60, 60]
-    assert served["greedy"] == trained.task.model.generate(["The film"], 30, temperature=0.0, seed=99)
+    assert served["greedy"] == trained.trained_run.model.generate(["The film"], 30, temperature=0.0, seed=99)
     assert served["empty"] == []
 
 
 def test_each_prompt_is_continued_as_if_alone_in_its_batch(trained):
-    generate = trained.task.model.generate
+    generate = trained.trained_run.model.generate
     together = generate(["The film was", ""], 25, temperature=0.0)
     assert together == [generate(["The film was"], 25, temperature=0.0)[0], generate([""], 25, temperature=0.0)[0]]
     assert generate(["A"], 0) == [""] and generate([], 5) == []
@@ -91,15 +91,15 @@ def test_each_prompt_is_continued_as_if_alone_in_its_batch(trained):
 
 def test_generation_checks_its_settings(trained):
     with pytest.raises(Exception, match="length: expected 0 or more characters"):
-        trained.task.model.generate("The", length=-1)
+        trained.trained_run.model.generate("The", length=-1)
     with pytest.raises(Exception, match="temperature: expected 0 or more"):
-        trained.task.model.generate("The", temperature=-0.5)
+        trained.trained_run.model.generate("The", temperature=-0.5)
     with pytest.raises(TypeError, match="prompts: expected a string or a list of strings; got int"):
-        trained.task.model.generate(3)
+        trained.trained_run.model.generate(3)
 
 
 def test_predict_and_reload_serve_the_default_settings(trained):
-    predicted = trained.task.predict(["A great", "Worst"])["text"]
+    predicted = trained.trained_run.predict(["A great", "Worst"])["text"]
     assert [len(text) for text in predicted] == [40, 40]
     reloaded = toolkit.load(trained.run_dir)
     assert list(reloaded.predict(["A great", "Worst"])["text"]) == list(predicted)
@@ -129,9 +129,9 @@ def test_fine_tune_refuses_text_too_short_for_the_chunks(trained):
 
 def test_evaluating_too_little_text_is_refused(trained):
     with pytest.raises(InputError, match=r"data: 1 character\(s\); bits per character need at least 2"):
-        trained.task.evaluate("a")
+        trained.trained_run.evaluate("a")
     with pytest.raises(InputError, match="data: no text"):
-        trained.task.evaluate("")
+        trained.trained_run.evaluate("")
 
 
 def test_held_out_text_is_the_end_of_the_stream():

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.linear_model import Ridge
 
-
-def flat_features(preprocessor: keras.layers.Layer, inputs) -> tf.Tensor:
-    """The preprocessor's output for `inputs`, one flat row per example."""
-    features = preprocessor(tf.convert_to_tensor(inputs, tf.float32))
-    return tf.reshape(features, [tf.shape(features)[0], -1])
+from toolkit.models.forecaster import flat_features
 
 
 def fit_linear_baseline(

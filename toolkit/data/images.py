@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,7 +15,8 @@ import tensorflow as tf
 from toolkit.config import ConfigError, option
 from toolkit.data.batches import cache_limit_option
 from toolkit.data.splits import DataSplits, Split, holdout_split, seeded_sample
-from toolkit.errors import InputError, InputTypeError, Notice
+from toolkit.errors import InputError
+from toolkit.io.image_files import IMAGE_EXTENSIONS, decode_image_file, decoder_reason, resized_uint8
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = (
@@ -27,12 +25,12 @@ FASHION_MNIST_FILES = (
     "t10k-labels-idx1-ubyte.gz",
     "t10k-images-idx3-ubyte.gz",
 )
+# Where `keras.datasets.fashion_mnist.load_data` looks in Keras' cache.
+FASHION_MNIST_CACHE = os.path.join("datasets", "fashion-mnist")
 FASHION_MNIST_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]
 TFDS_IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10")
-# The file types `keras.utils.image_dataset_from_directory` reads; it skips any other file.
-IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
 
 @dataclass
@@ -65,20 +63,16 @@ class ImageDataConfig:
             )
 
 
-def link_fashion_mnist(source: str | Path = FASHION_MNIST_DIR) -> Path:
-    """Links Debian's Fashion-MNIST files into Keras' dataset cache, so that its loader reads them offline.
+def cache_fashion_mnist(source: str | Path = FASHION_MNIST_DIR) -> None:
+    """Puts Debian's Fashion-MNIST files into Keras' dataset cache, so that its loader reads them offline.
 
-    Only the four Fashion-MNIST file names in `<keras home>/datasets/fashion-mnist/`
-    are touched, and a file already there (a real download, say) is left as it is.
-
-    Returns:
-        The cache folder.
+    Each file is fetched by `keras.utils.get_file` from a `file://` origin,
+    into the folder Keras' loader reads (`<keras home>/datasets/fashion-mnist`);
+    a file already there (a real download, say) is left as it is.
 
     Raises:
         FileNotFoundError: If the Debian package is not installed, saying how to install it.
     """
-    from keras.src.backend.config import keras_home
-
     source = Path(source)
     missing = [name for name in FASHION_MNIST_FILES if not (source / name).is_file()]
     if missing:
@@ -86,16 +80,8 @@ def link_fashion_mnist(source: str | Path = FASHION_MNIST_DIR) -> Path:
             f"Fashion-MNIST is not installed: {source} lacks {', '.join(missing)}. Install the Debian package with "
             "`sudo apt-get install dataset-fashion-mnist` (`make setup` does it), or use data.source=tfds or digits."
         )
-    # The same cache folder `keras.utils.get_file` picks.
-    base = os.path.expanduser(keras_home())
-    if not os.access(base, os.W_OK):
-        base = os.path.join("/tmp", ".keras")
-    cache = Path(base) / "datasets" / "fashion-mnist"
-    cache.mkdir(parents=True, exist_ok=True)
     for name in FASHION_MNIST_FILES:
-        if not (cache / name).exists():
-            (cache / name).symlink_to(source / name)
-    return cache
+        keras.utils.get_file(name, origin=(source / name).resolve().as_uri(), cache_subdir=FASHION_MNIST_CACHE)
 
 
 def load_fashion_mnist(source: str | Path = FASHION_MNIST_DIR) -> tuple[Split, Split]:
@@ -104,7 +90,7 @@ def load_fashion_mnist(source: str | Path = FASHION_MNIST_DIR) -> tuple[Split, S
     Returns:
         `(train, test)`: 60,000 and 10,000 uint8 images of 28x28, and int64 labels.
     """
-    link_fashion_mnist(source)
+    cache_fashion_mnist(source)
     (train_x, train_y), (test_x, test_y) = keras.datasets.fashion_mnist.load_data()
     return Split(train_x, train_y.astype("int64")), Split(test_x, test_y.astype("int64"))
 
@@ -179,7 +165,7 @@ class ImageFiles(np.ndarray):
     def read(self, path: tf.Tensor) -> tf.Tensor:
         """The uint8 image in the file `path` (a string tensor), resized to `image_shape`."""
         height, width, channels = self.image_shape
-        return _resized_uint8(_decoded(path, channels), height, width)
+        return resized_uint8(decode_image_file(path, channels), height, width)
 
     def decoded(self, batch_size: int = 256) -> np.ndarray:
         """Every image, read into memory: uint8 `(len(self), *image_shape)`."""
@@ -219,9 +205,9 @@ def checked_image_files(directory: Path, classes: list[str], channels: int = 0) 
             empty.append(name)
         for path in files:
             try:
-                _decoded(path, channels)
+                decode_image_file(path, channels)
             except tf.errors.OpError as error:  # undecodable, truncated, or unreadable (permissions)
-                unreadable.append(f"{path} ({_decoder_reason(error)})")
+                unreadable.append(f"{path} ({decoder_reason(error)})")
     if empty:
         raise InputError(
             f"{directory}: class folder(s) {', '.join(empty)} hold no images ({', '.join(IMAGE_EXTENSIONS)}); "
@@ -233,62 +219,6 @@ def checked_image_files(directory: Path, classes: list[str], channels: int = 0) 
             + "; ".join(unreadable[:10]) + ("; ..." if len(unreadable) > 10 else "")
         )
     return found
-
-
-def read_image_files(paths: list[str | Path], image_shape: list[int] | tuple[int, ...]) -> np.ndarray:
-    """uint8 images of `image_shape` from image files, decoded and resized as the directory loader does.
-
-    A file of another size is resized (bilinear, as `image_dataset_from_directory`)
-    with a `Notice` that says so; colour is converted to the model's channels.
-
-    Args:
-        paths: Image files (.bmp, .gif, .jpeg, .jpg, .png).
-        image_shape: `(height, width)` for grayscale, or `(height, width, channels)`.
-
-    Returns:
-        uint8 `(len(paths), *image_shape)`.
-
-    Raises:
-        FileNotFoundError: For a file that does not exist.
-        InputError: For a file that cannot be decoded as an image, naming it and the decoder's reason.
-    """
-    height, width, *channels = image_shape
-    images = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder; expected an image file.")
-        if not path.is_file():
-            raise FileNotFoundError(f"Image file not found: {path}")
-        try:
-            image = _decoded(path, channels[0] if channels else 1)
-        except tf.errors.OpError as error:
-            raise InputError(f"{path}: cannot be decoded as an image ({_decoder_reason(error)}).") from None
-        if tuple(image.shape[:2]) != (height, width):
-            warnings.warn(
-                f"{path}: {image.shape[0]}x{image.shape[1]} pixels, resized to {height}x{width}, the model's input.",
-                Notice, stacklevel=2,
-            )
-        pixels = _resized_uint8(image, height, width).numpy()
-        images.append(pixels if channels else pixels[..., 0])
-    return np.stack(images) if images else np.zeros((0, *image_shape), "uint8")
-
-
-def _decoded(path: Path | tf.Tensor, channels: int = 0) -> tf.Tensor:
-    """A file decoded by TensorFlow's decoder, the one Keras' directory loader uses; `channels` 0 keeps the file's own."""
-    contents = tf.io.read_file(path if isinstance(path, tf.Tensor) else str(path))
-    return tf.io.decode_image(contents, channels=channels, expand_animations=False)
-
-
-def _resized_uint8(image: tf.Tensor, height: int, width: int) -> tf.Tensor:
-    """`image` resized as Keras' directory loader resizes (bilinear; unchanged at its own size), as uint8."""
-    resized = tf.image.resize(image, (height, width), method="bilinear")
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
-
-
-def _decoder_reason(error: tf.errors.OpError) -> str:
-    """The decoder's own words, without TensorFlow's op and device decorations."""
-    reason = re.sub(r"\{\{[^}]*\}\}|\[Op:\w+\].*", "", error.message.splitlines()[0]).strip()
-    return reason.rstrip(".") or type(error).__name__
 
 
 def load_tfds_images(name: str, data_dir: str | None = None) -> tuple[Split, Split, list[str]]:
@@ -347,44 +277,3 @@ def load_image_splits(config: ImageDataConfig) -> DataSplits:
     shape = train.inputs.image_shape if isinstance(train.inputs, ImageFiles) else train.inputs.shape[1:]
     metadata = {"class_names": list(class_names), "image_shape": list(shape)}
     return DataSplits(train, validation, test, metadata=metadata)
-
-
-def as_image_batch(images, image_shape: list[int] | tuple[int, ...]) -> np.ndarray:
-    """uint8 images of `image_shape`: one image `(H, W[, C])`, a batch of them, or image files; an empty list is no images.
-
-    Grayscale images `(H, W)` may come with a channel axis of 1, `(H, W, 1)`.
-    Image files (a path, or a list of paths) are read by `read_image_files`.
-
-    Raises:
-        InputTypeError: A `TypeError`: For something that is not an array, a
-            list of images or image paths (a mapping, say), or images of
-            another dtype than uint8.
-        InputError: For images of another shape, saying which one is
-            expected, or a file that is not an image.
-        FileNotFoundError: For an image file that does not exist.
-    """
-    shape = tuple(image_shape)
-    expected = f"uint8 images of shape (batch, {', '.join(map(str, shape))})"
-    if isinstance(images, (str, Path)) or (
-        isinstance(images, (list, tuple)) and images and all(isinstance(path, (str, Path)) for path in images)
-    ):
-        return read_image_files([images] if isinstance(images, (str, Path)) else list(images), shape)
-    if isinstance(images, (bytes, Mapping)) or not isinstance(images, (list, tuple, np.ndarray)):
-        raise InputTypeError(
-            f"images: expected {expected}, as an array, a list of arrays or image file paths; "
-            f"got {type(images).__name__}."
-        )
-    images = np.asarray(images)
-    if images.size == 0 and images.shape[1:] in ((), shape):
-        return np.zeros((0, *shape), "uint8")
-    if images.dtype != np.uint8:
-        raise InputTypeError(
-            f"images: expected {expected}, got {images.dtype}. For values from 0 to 255, convert with .astype('uint8')."
-        )
-    if len(shape) == 2 and images.ndim in (3, 4) and images.shape[-1] == 1 and images.shape[-3:-1] == shape:
-        images = images[..., 0]
-    if images.shape == shape:
-        images = images[None]
-    if images.shape[1:] != shape:
-        raise InputError(f"images: expected {expected}, got shape {images.shape}.")
-    return images

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -14,7 +13,6 @@ import pandas as pd
 
 from toolkit.config import ConfigError, option
 from toolkit.data.batches import cache_limit_option
-from toolkit.data.csv_files import read_csv, reject_rows
 from toolkit.data.labels import check_class_names, class_ids, require_two_classes
 from toolkit.data.splits import (
     DataSplits,
@@ -24,7 +22,9 @@ from toolkit.data.splits import (
     seeded_sample,
     three_way_split,
 )
-from toolkit.errors import InputError, InputTypeError
+from toolkit.errors import InputError
+from toolkit.io.csv_files import read_csv, reject_rows
+from toolkit.models.raw_inputs import as_text_array
 
 SENTIMENT_CLASS_NAMES = ["negative", "positive"]
 _LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -166,50 +166,6 @@ def load_tfds_imdb(data_dir: str | None = None) -> tuple[Split, Split]:
             labels.append(int(label))
         splits.append(Split(np.array(texts, dtype=object), np.array(labels, dtype="int64")))
     return splits[0], splits[1]
-
-
-def as_text_array(texts, argument: str = "texts") -> np.ndarray:
-    """Turns one text, or a list, tuple, Series or 1-D array of texts, into an object array of `str`.
-
-    A text is a `str`, or `bytes` in UTF-8; `bytes` are one text, not a
-    sequence of numbers.
-
-    Args:
-        texts: The texts.
-        argument: What they were given as, for messages.
-
-    Raises:
-        InputTypeError: A `TypeError`: For a mapping (whose keys would be taken for texts), a
-            DataFrame, something that is not a sequence, or an item that is
-            not a text, saying what is taken.
-        InputError: For an array of more than one dimension, or bytes that are not UTF-8.
-    """
-    taken = "a string, or a list, tuple, pandas Series or 1-D array of strings"
-    if isinstance(texts, (str, bytes)):
-        texts = [texts]
-    if isinstance(texts, Mapping):
-        raise InputTypeError(f"{argument}: expected {taken}; got {type(texts).__name__}, whose keys would be read as texts. "
-                        "Pass its values, such as list(mapping.values()).")
-    if isinstance(texts, pd.DataFrame):
-        raise InputTypeError(f"{argument}: expected {taken}; got a DataFrame. Pass one column, such as frame['text'].")
-    if not isinstance(texts, (list, tuple, pd.Series, np.ndarray)):
-        raise InputTypeError(f"{argument}: expected {taken}; got {type(texts).__name__}.")
-    if np.ndim(texts) > 1:
-        raise InputError(f"{argument}: expected one text per example, a 1-D array; got shape {np.shape(texts)}.")
-    return np.array([_text(text, f"{argument}[{index}]", taken) for index, text in enumerate(texts)], dtype=object)
-
-
-def _text(value, where: str, taken: str) -> str:
-    if isinstance(value, bytes):
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InputError(f"{where}: bytes that are not UTF-8 ({error.reason} at byte {error.start}).") from None
-    if isinstance(value, str):
-        if not value.strip():
-            raise InputError(f"{where}: an empty text; a text needs at least one word.")
-        return str(value)
-    raise InputTypeError(f"{where}: expected {taken}; got {type(value).__name__} ({value!r:.40}) among them.")
 
 
 def labelled_text(data, class_names: list[str]) -> Split:

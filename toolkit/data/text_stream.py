@@ -12,9 +12,7 @@ from toolkit.config import ConfigError, option
 from toolkit.data.splits import DataSplits, Split
 from toolkit.data.text import load_movie_reviews
 from toolkit.errors import InputError, InputTypeError
-
-# Between two documents (reviews, files) in a stream; a generated text starts after one.
-DOCUMENT_SEPARATOR = "\n"
+from toolkit.io.text_files import DOCUMENT_SEPARATOR, read_text_files
 
 
 @dataclass
@@ -69,31 +67,6 @@ class TextStream(Split):
         return TextStream(self.text[:-held]), TextStream(self.text[-held:])
 
 
-def read_text_files(path: str | Path) -> str:
-    """The text of a UTF-8 `.txt` file, or of a folder's `.txt` files in name order, one document each.
-
-    Raises:
-        InputError: Naming the path: missing, no `.txt` file in a folder, not
-            UTF-8 (with the byte), or no text at all.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder; give a UTF-8 .txt file or a folder of them.")
-    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-    if not files:
-        raise InputError(f"{path}: a folder without .txt files; give a UTF-8 .txt file or a folder of them.")
-    documents = []
-    for file in files:
-        try:
-            documents.append(file.read_text(encoding="utf-8").strip("\n"))
-        except UnicodeDecodeError as error:
-            raise InputError(f"{file}: not UTF-8 text ({error.reason} at byte {error.start}).") from None
-    text = DOCUMENT_SEPARATOR.join(document for document in documents if document.strip())
-    if not text.strip():
-        raise InputError(f"{path}: no text; a language model needs characters to learn from.")
-    return text
-
-
 def as_text_stream(data) -> TextStream:
     """What `Task.fine_tune` or `Task.evaluate` is given, as a stream: a `.txt` path, a folder of them, a string, or strings.
 
@@ -101,7 +74,7 @@ def as_text_stream(data) -> TextStream:
     """
     if isinstance(data, TextStream):
         return data
-    if isinstance(data, Path) or (isinstance(data, str) and data and (data.endswith(".txt") or Path(data).is_dir())):
+    if isinstance(data, Path) or (isinstance(data, str) and data and (data.endswith(".txt") or _is_folder(data))):
         return TextStream(read_text_files(data))
     if isinstance(data, str):
         texts = [data]
@@ -115,6 +88,13 @@ def as_text_stream(data) -> TextStream:
     if not text.strip():
         raise InputError("data: no text; give at least one character to learn from.")
     return TextStream(text)
+
+
+def _is_folder(text: str) -> bool:
+    try:
+        return Path(text).is_dir()
+    except (OSError, ValueError):  # a text too long for a path, or holding a NUL: a text, not a folder
+        return False
 
 
 def load_text_stream(config: TextStreamConfig) -> DataSplits:

@@ -8,19 +8,13 @@ import keras
 import numpy as np
 from scipy import stats
 
+from toolkit.baselines.ngram import KneserNeyNGrams
 from toolkit.errors import InputError
 from toolkit.evaluation.verdict import verdict_verb
-from toolkit.models.ngram import KneserNeyNGrams
 
 # Held-out text is read as this many streams at most, each from a zero state.
 EVALUATION_STREAMS = 64
 _ROWS_AT_ONCE = 16
-
-
-@keras.saving.register_keras_serializable(package="toolkit")
-def bits_per_character(targets, logits):
-    """The cross-entropy of next-character logits in bits: a Keras metric function."""
-    return keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True) / math.log(2.0)
 
 
 def as_streams(ids: np.ndarray, streams: int) -> tuple[np.ndarray, np.ndarray]:

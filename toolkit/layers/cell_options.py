@@ -7,7 +7,7 @@ from keras import constraints, initializers, regularizers
 
 # `keras.layers.RNN` resets cached dropout masks only on cells that inherit this
 # mixin, so our cells inherit it to get one mask per sequence, like Keras' cells.
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+from toolkit.keras_private import DropoutRNNCell
 
 __all__ = ["DropoutRNNCell", "check_rate", "serialize_weight_options"]
 

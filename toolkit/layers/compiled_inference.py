@@ -15,6 +15,7 @@ while-loop's gradient needs.
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import tensorflow as tf
@@ -71,13 +72,11 @@ def compiled_or_uncompiled(layer, sequences, initial_state, mask, uncompiled_loo
 def _compiled(layer, sequences, initial_state, mask, uncompiled_loop):
     function = _COMPILED.get(layer)
     if function is None:
-        activation, recurrent_activation = layer.cell.activation, layer.cell.recurrent_activation
         options = (layer.go_backwards, layer.zero_output_for_mask, layer.return_sequences)
-
-        def recurrence(*args):
-            return lstm_recurrence(activation, recurrent_activation, *options, *args)
-
-        # One function per layer: one shared across layers would retrace for each of them.
+        recurrence = functools.partial(lstm_recurrence, layer.cell.activation, layer.cell.recurrent_activation, *options)
+        # One function per layer: one shared across layers would retrace for each of them. A partial
+        # rather than a closure: TensorFlow counts the traces of every function of one code object
+        # together, and would warn of "retracing" as each new layer traces its own once.
         function = _COMPILED[layer] = tf.function(recurrence, jit_compile=True, reduce_retracing=True)
     cell = layer.cell
     weights = [cell.kernel, cell.recurrent_kernel] + ([] if cell.bias is None else [cell.bias])

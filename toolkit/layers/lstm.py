@@ -8,11 +8,7 @@ import keras
 import tensorflow as tf
 from keras import activations, constraints, initializers, ops, regularizers
 
-# The backend's fused LSTM (cuDNN on a GPU; `NotImplementedError` where it cannot run),
-# and its test of whether a configuration can use it.
-from keras.src.backend import cudnn_ok
-from keras.src.backend import lstm as backend_fused_lstm
-
+from toolkit.keras_private import cudnn_ok, fused_lstm
 from toolkit.layers.cell_options import (
     DropoutRNNCell,
     check_rate,
@@ -70,7 +66,9 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         recurrent_dropout: Float in `[0, 1]`, the fraction of `h₋₁` units
             dropped, with one mask per sequence. Default: 0.
         seed: Random seed for the dropout masks.
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`;
+            and `implementation`, accepted and recorded as Keras' cell does
+            (this cell always computes the four gates in one matmul).
 
     Call arguments:
         inputs: A 2D tensor `(batch, input_dim)`, the input at one time step.
@@ -118,7 +116,11 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
             raise ValueError(
                 "LSTMCell: ChronoBias sets every gate's bias, the forget gate's included; pass unit_forget_bias=False with it."
             )
+        # Keras' cells take `implementation` (1: one matmul per gate; 2: one for all four) and record it;
+        # this cell always runs the fused form, so it is recorded and has no other effect.
+        implementation = kwargs.pop("implementation", 2)
         super().__init__(**kwargs)
+        self.implementation = implementation
         self.units = units
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
@@ -264,7 +266,9 @@ class LSTM(keras.layers.RNN):
             memory). Default: `False`.
         use_cudnn: `"auto"` (cuDNN for training where it can run), `True`
             (always, inference and exports included, or fail) or `False`.
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`;
+            and `implementation`, accepted and recorded on the cell as
+            `keras.layers.LSTM` does (the cell always runs one fused matmul).
 
     Call arguments:
         sequences: A 3D tensor `(batch, timesteps, features)`.
@@ -335,6 +339,7 @@ class LSTM(keras.layers.RNN):
             seed=seed,
             dtype=kwargs.get("dtype"),
             trainable=kwargs.get("trainable", True),
+            implementation=kwargs.pop("implementation", 2),
             name="lstm_cell",
         )
         super().__init__(
@@ -419,7 +424,8 @@ class LSTM(keras.layers.RNN):
         cell = self.cell
         if training:
             sequences = self._dropped_out(sequences)
-        return backend_fused_lstm(
+        # The backend's fused LSTM: cuDNN on a GPU; `NotImplementedError` where it cannot run.
+        return fused_lstm(
             sequences,
             initial_state[0],
             initial_state[1],

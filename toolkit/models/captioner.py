@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from toolkit import config as config_lib
 from toolkit.config import ConfigError, option, section
-from toolkit.data.images import as_image_batch
 from toolkit.layers import (
     LSTM,
     AttentionLSTMCell,
@@ -28,6 +27,7 @@ from toolkit.models.image_encoder import (
     build_image_encoder,
     image_input_stage,
 )
+from toolkit.models.raw_inputs import as_image_batch
 from toolkit.models.task import TaskModel
 from toolkit.preprocessing.batch_checks import checked_image_batch
 from toolkit.preprocessing.captions import NOT_WORD_IDS, PADDING_ID, START_ID, UNKNOWN_ID

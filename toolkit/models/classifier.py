@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from toolkit.models.task import TaskModel
+from toolkit.models.task import FitPlan, TaskModel
 
 
 def softmax_head(num_classes: int) -> keras.layers.Dense:
@@ -71,6 +71,13 @@ class BranchEnsembleHead(keras.layers.Layer):
     def call(self, features):
         logits = keras.ops.stack([dense(branch) for dense, branch in zip(self.branch_logits, features)])
         return keras.ops.softmax(keras.ops.einsum("b,b...->...", self.branch_weights, logits))
+
+    def load_own_variables(self, store):
+        if self.built and len(store.keys()) == 0:
+            # Saved by a toolkit 0.1 whose ensemble was the plain mean, before branch weights were chosen on validation.
+            self.branch_weights.assign(np.full(len(self.branch_names), 1 / len(self.branch_names), "float32"))
+            return
+        super().load_own_variables(store)
 
     def weights_by_branch(self) -> dict[str, float]:
         """Each branch's weight in the ensemble, by name (rounded to 6 decimals: they are multiples of a grid step)."""
@@ -184,6 +191,18 @@ class Classifier(TaskModel):
         """The same classifier for new class names: its head is kept if their count is the same, else a new one."""
         head = self.head if len(class_names) == len(self.class_names) else head_like(self.head, len(class_names))
         return type(self)(self.backbone, head, class_names, self.preprocessor, name=self.name)
+
+    def fit_plan(self) -> FitPlan:
+        """Each branch fitted alone, then their weights chosen on the validation batches; else the one network."""
+        branches = self.branch_networks()
+        if not branches:
+            return super().fit_plan()
+
+        def join(validation_data: tf.data.Dataset | None) -> None:
+            if validation_data is not None:
+                choose_branch_weights(self, validation_data)
+
+        return FitPlan(branches, join)
 
     def branch_networks(self) -> dict[str, keras.Model]:
         """Each branch's classifier alone, by name: the backbone's inputs → that branch → its own logits → softmax.

@@ -9,11 +9,17 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.config import option, section
-from toolkit.data.prices import RAW_FEATURES, as_window_batch
-from toolkit.models.linear_baseline import flat_features
+from toolkit.io.price_files import RAW_FEATURES
+from toolkit.models.raw_inputs import as_window_batch
 from toolkit.models.recurrent import RecurrentConfig, recurrent_stack
 from toolkit.models.task import TaskModel
 from toolkit.preprocessing.batch_checks import checked_batch
+
+
+def flat_features(preprocessor: keras.layers.Layer, inputs) -> tf.Tensor:
+    """The preprocessor's output for `inputs`, one flat row per example."""
+    features = preprocessor(tf.convert_to_tensor(inputs, tf.float32))
+    return tf.reshape(features, [tf.shape(features)[0], -1])
 
 
 @dataclass

@@ -9,7 +9,6 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.config import ConfigError, option, section
-from toolkit.data.images import as_image_batch
 from toolkit.layers import MeanOverMirrorImages, WithMirrorImages
 from toolkit.models.classifier import Classifier
 from toolkit.models.image_encoder import (
@@ -18,6 +17,7 @@ from toolkit.models.image_encoder import (
     build_image_encoder,
     image_input_stage,
 )
+from toolkit.models.raw_inputs import as_image_batch
 from toolkit.preprocessing.batch_checks import checked_image_batch
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -10,6 +12,27 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.preprocessing.batch_checks import checked_batch
+
+# The one part of the usual fit plan: the task model's network, fitted in the run's own work folder.
+ONE_NETWORK = "network"
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """What the training loop fits of a task model, and what it does once they are fitted.
+
+    Attributes:
+        parts: The networks to fit, by name, each alone and in this order.
+            The usual plan is one part, `ONE_NETWORK`; a classifier with
+            branches fits each branch alone, so that one that learns fast
+            (and then overfits) cannot starve one that learns slowly.
+        join: Called once every part is fitted, with the validation batches
+            (or `None`, for a fit without them), to set what combines the
+            parts, such as a classifier's branch weights; `None` for nothing.
+    """
+
+    parts: dict[str, keras.Model]
+    join: Callable[[tf.data.Dataset | None], object] | None = None
 
 
 class TaskModel(keras.Model):
@@ -29,7 +52,8 @@ class TaskModel(keras.Model):
 
     Subclasses set their own attributes, then call this constructor, and
     implement `raw_input_spec`, `serving_outputs` and `raw_batch`; they may
-    refine `checked_inputs`, the in-graph check of a batch's shape.
+    refine `checked_inputs`, the in-graph check of a batch's shape, and
+    `fit_plan`, what the training loop fits.
 
     Args:
         network: The trainable model: preprocessed inputs → outputs.
@@ -60,6 +84,10 @@ class TaskModel(keras.Model):
             inputs = keras.Input(shape=spec.shape[1:], dtype=spec.dtype.name, name=spec.name)
             outputs = network(inputs if preprocessor is None else preprocessor(inputs))
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+    def fit_plan(self) -> FitPlan:
+        """What `toolkit.training.fit_task` fits: by default the one `network`."""
+        return FitPlan({ONE_NETWORK: self.network})
 
     def raw_input_spec(self) -> tf.TensorSpec:
         """The batch of raw inputs `serve` and the serving signature take; its name is the signature's input name."""

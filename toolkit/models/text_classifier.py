@@ -10,9 +10,9 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.config import option, section
-from toolkit.data.text import as_text_array
 from toolkit.layers import MaxAndMeanPooling1D
 from toolkit.models.classifier import BranchEnsembleHead, Classifier, softmax_head
+from toolkit.models.raw_inputs import as_text_array
 from toolkit.models.recurrent import RecurrentConfig, recurrent_stack
 from toolkit.preprocessing.text import TextFeatures, TextToTokenIds, text_vectorizer
 

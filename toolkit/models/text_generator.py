@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +13,8 @@ import tensorflow as tf
 
 from toolkit import config as config_lib
 from toolkit.config import option
-from toolkit.data.text_stream import DOCUMENT_SEPARATOR
 from toolkit.errors import InputTypeError
+from toolkit.io.text_files import DOCUMENT_SEPARATOR
 from toolkit.layers import LSTM
 from toolkit.models.task import TaskModel
 from toolkit.models.token_step import TokenStep
@@ -54,6 +55,12 @@ def text_vectorizer(training_text: str, max_vocabulary: int) -> keras.layers.Tex
     return keras.layers.TextVectorization(
         standardize=None, split="character", output_mode="int", vocabulary=counter.get_vocabulary()[2:], name="characters"
     )
+
+
+@keras.saving.register_keras_serializable(package="toolkit")
+def bits_per_character(targets, logits):
+    """The cross-entropy of next-character logits in bits: a Keras metric function."""
+    return keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True) / math.log(2.0)
 
 
 @keras.saving.register_keras_serializable(package="toolkit")

@@ -8,12 +8,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from toolkit.baselines.classical import ClassicalBaseline, FittedBaseline
 from toolkit.data.labels import class_ids
 from toolkit.data.splits import DataSplits, Split, inputs_and_targets
 from toolkit.evaluation.classification import baseline_comparison, classification_metrics
 from toolkit.evaluation.plots import plot_confusion_matrix
-from toolkit.models.classical import ClassicalBaseline, FittedBaseline
-from toolkit.pipelines.base import Pipeline, plot_prefix
+from toolkit.recipes.pipeline import Pipeline, plot_prefix
 
 
 class ClassifierPipeline(Pipeline):
@@ -39,40 +39,40 @@ class ClassifierPipeline(Pipeline):
         inputs, labels = inputs_and_targets(data, f"({model.raw_input_spec().name}, labels)")
         return Split(model.raw_batch(inputs), class_ids(labels, model.class_names, "labels"))
 
-    def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:
+    def evaluate_run(self, trained, data: DataSplits, plots_dir: Path | None = None) -> dict:
         """Each held-out split's metrics, with the baseline fitted on `data.train` beside the network under `baseline`."""
         baseline = self.baseline().fit(data.train, data.validation)
         return {
-            name: self.evaluate(task, split, plots_dir, plot_prefix(name), baseline)
+            name: self.evaluate(trained, split, plots_dir, plot_prefix(name), baseline)
             for name, split in data.held_out().items()
         }
 
     def evaluate(
-        self, task, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: FittedBaseline | None = None
+        self, trained, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: FittedBaseline | None = None
     ) -> dict:
-        """The metrics of `task` on `split`; with a fitted `baseline`, its comparison on the same examples too."""
-        return self.classification_report(task, split, plots_dir, prefix, baseline)[0]
+        """The metrics of `trained` on `split`; with a fitted `baseline`, its comparison on the same examples too."""
+        return self.classification_report(trained, split, plots_dir, prefix, baseline)[0]
 
     def classification_report(
-        self, task, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: FittedBaseline | None = None
+        self, trained, split: Split, plots_dir: Path | None = None, prefix: str = "", baseline: FittedBaseline | None = None
     ) -> tuple[dict, np.ndarray]:
-        """The metrics of `task` on `split`, with the confusion-matrix plot; and the predicted class ids.
+        """The metrics of `trained` on `split`, with the confusion-matrix plot; and the predicted class ids.
 
         With a `baseline`, the metrics gain `baseline` (what was fitted and its
         comparison with the network) and `headline` (both accuracies and the
         verdict). A classifier with branches also reports each branch's
         accuracy alone and its weight in the ensemble under `branches`.
         """
-        class_names = task.model.class_names
-        probabilities = task.predict(split.inputs)["probabilities"]
+        class_names = trained.model.class_names
+        probabilities = trained.predict(split.inputs)["probabilities"]
         result = classification_metrics(split.targets, probabilities, class_names)
         predictions = probabilities.argmax(axis=-1)
         branches = {
             name: {"accuracy": float(np.mean(branch.argmax(axis=-1) == split.targets))}
-            for name, branch in task.model.branch_probabilities(split.inputs).items()
+            for name, branch in trained.model.branch_probabilities(split.inputs).items()
         }
         if branches:
-            for name, weight in task.model.head.weights_by_branch().items():
+            for name, weight in trained.model.head.weights_by_branch().items():
                 branches[name]["weight"] = weight
             result["branches"] = branches
         if baseline is not None:

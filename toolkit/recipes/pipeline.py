@@ -49,12 +49,12 @@ class Pipeline(abc.ABC):
         """The metrics used when `trainer.metrics` is null."""
 
     @abc.abstractmethod
-    def evaluate(self, task, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
-        """Computes held-out metrics for the trained `task` on `split`, writing plots into `plots_dir`."""
+    def evaluate(self, trained, split: Split, plots_dir: Path | None = None, prefix: str = "") -> dict:
+        """Computes held-out metrics for the trained `trained` on `split`, writing plots into `plots_dir`."""
 
-    def evaluate_run(self, task, data: DataSplits, plots_dir: Path | None = None) -> dict:
+    def evaluate_run(self, trained, data: DataSplits, plots_dir: Path | None = None) -> dict:
         """A run's held-out metrics, by split name (see `DataSplits.held_out`); plots of splits but `test` are prefixed."""
-        return {name: self.evaluate(task, split, plots_dir, plot_prefix(name)) for name, split in data.held_out().items()}
+        return {name: self.evaluate(trained, split, plots_dir, plot_prefix(name)) for name, split in data.held_out().items()}
 
     def dataset(
         self, split: Split, model: TaskModel, batch_size: int, shuffle: bool, seed: int = 0, cache_limit_mb: float | None = None

@@ -19,9 +19,13 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
+from toolkit.config_upgrades import CONFIG_SCHEMA, upgrade_config
 from toolkit.errors import InputError, Notice
 
 ConfigT = TypeVar("ConfigT")
+# The keys a resolved config records besides its settings: the toolkit and the config schema that wrote it.
+TOOLKIT_VERSION_KEY = "toolkit_version"
+SCHEMA_KEY = "config_schema"
 
 
 class ConfigError(InputError):
@@ -104,15 +108,22 @@ def load_config(
     path: str | Path | None = None,
     overrides: list[str] | dict | None = None,
     complete: bool = False,
+    pipeline: str | None = None,
 ) -> ConfigT:
     """Loads a config: the YAML file at `path` (or the defaults), then the overrides.
+
+    A file that records its `config_schema` (every resolved config toolkit
+    writes) is upgraded to this toolkit's schema first, in memory; so is a
+    `complete` one without it, written by toolkit 0.1 (see
+    `toolkit.config_upgrades`). A file of a newer schema is refused.
 
     Args:
         cls: The config dataclass.
         path: A YAML file, or `None` for the defaults of `cls`.
         overrides: Dotted assignments such as `["trainer.epochs=3"]`, whose
             values are parsed as YAML, or a dict `{"trainer.epochs": 3}`.
-        complete: Require every key (see `from_dict`).
+        complete: Require every key (see `from_dict`): a resolved config.
+        pipeline: The pipeline's name, which upgrades need.
 
     Returns:
         An instance of `cls`.
@@ -140,6 +151,7 @@ def load_config(
         if values is None:
             warnings.warn(f"{path} holds no settings: the pipeline's defaults apply.", Notice, stacklevel=2)
             values = {}
+        values = _upgraded(values, path, complete, pipeline)
     values = apply_overrides(values, overrides)
     try:
         return from_dict(cls, values, complete=complete)
@@ -148,6 +160,20 @@ def load_config(
         overridden = [key for key in _override_keys(overrides) if str(error).startswith(key) or f"'{key}'" in str(error)]
         where = ("overrides" if overridden else path) if path else None
         raise ConfigError(f"{where}: {error}" if where else str(error)) from None
+
+
+def _upgraded(values, path: Path, complete: bool, pipeline: str | None):
+    """`values` without the version keys toolkit writes, upgraded to this toolkit's schema if they are from an older one."""
+    if not isinstance(values, dict):
+        return values
+    values = dict(values)
+    version, schema = values.pop(TOOLKIT_VERSION_KEY, None), values.pop(SCHEMA_KEY, None)
+    if pipeline is None or (schema is None and not complete):
+        return values
+    try:
+        return upgrade_config(pipeline, values, schema, version)
+    except InputError as error:
+        raise ConfigError(f"{path}: {error}") from None
 
 
 def apply_overrides(values: dict, overrides: list[str] | dict | None) -> dict:
@@ -182,9 +208,12 @@ def _override_keys(overrides: list[str] | dict | None) -> list[str]:
 
 
 def save_config(config: Any, path: str | Path, comment: str = "") -> None:
-    """Writes the resolved config as YAML, after `comment` as `#` lines, if any."""
+    """Writes the resolved config as YAML, after `comment` as `#` lines, if any, and the toolkit and schema that wrote it."""
+    from toolkit import __version__
+
     header = "".join(f"# {line}\n" for line in comment.splitlines())
-    Path(path).write_text(header + yaml.safe_dump(to_dict(config), sort_keys=False))
+    versions = {TOOLKIT_VERSION_KEY: __version__, SCHEMA_KEY: CONFIG_SCHEMA}
+    Path(path).write_text(header + yaml.safe_dump({**versions, **to_dict(config)}, sort_keys=False))
 
 
 def describe(cls: type, indent: str = "", defaults: Any = None) -> str:

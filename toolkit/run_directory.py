@@ -9,7 +9,7 @@ A finished run `saved_models/<pipeline>/<run-name>/` holds:
 | `config.yaml` | the resolved config; `toolkit run <pipeline> --config` takes it again |
 | `metrics.json` | held-out metrics |
 | `plots/`, `logs/`, `training_log.csv`, `history.json` | plots, TensorBoard logs and per-epoch logs |
-| `run.json` | written last: format and version, pipeline, every file's name, and the size and SHA-256 of `model.keras`, `config.yaml` and `metrics.json`; it marks a finished run |
+| `run.json` | written last: format and version, the toolkit version and config schema, pipeline, every file's name, and the size and SHA-256 of `model.keras`, `config.yaml` and `metrics.json`; it marks a finished run |
 
 While a run of that name is being written, hidden entries beside it belong to it:
 `.<run-name>.lock` (held by the writing process), `.<run-name>.work/` (the
@@ -25,6 +25,11 @@ every other worker keeps its files in a temporary folder of its own (see
 Nothing is deleted or replaced unless it is one of ours: a finished run (with
 its `run.json`, and no file in it that `run.json` does not list), or a hidden
 entry above that carries its own marker.
+
+Runs of every earlier release load: format 1 (toolkit 0.1, without a config
+schema) and format 2 are read, and the config is upgraded in memory to this
+toolkit's schema (`toolkit.config_upgrades`). A run of a newer format or
+schema is refused with both versions and "upgrade toolkit".
 """
 
 from __future__ import annotations
@@ -35,7 +40,6 @@ import datetime
 import errno
 import fcntl
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
@@ -52,11 +56,14 @@ import keras
 
 from toolkit import config as config_lib
 from toolkit import strict_json
+from toolkit.config_upgrades import CONFIG_SCHEMA, newer_message, upgrade_config
 from toolkit.errors import InputError
 from toolkit.registry import get_pipeline
 
 FORMAT = "toolkit-run"
-FORMAT_VERSION = 1
+# 2: run.json and config.yaml record the config schema (and config.yaml the toolkit version).
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 
 MANIFEST = "run.json"
 MODEL = "model.keras"
@@ -357,7 +364,10 @@ class RunSlot:
                 not carry toolkit's record.
         """
         root = self._hidden("work")
-        record = {"pipeline": pipeline, "config": config_lib.to_dict(config), "data": data_fingerprint}
+        record = {
+            "pipeline": pipeline, "config": config_lib.to_dict(config), "config_schema": CONFIG_SCHEMA,
+            "data": data_fingerprint,
+        }
         if root.exists() or root.is_symlink():
             stored = _read_json_or_none(root / _WORK_RECORD) if root.is_dir() and not root.is_symlink() else None
             if not isinstance(stored, dict):
@@ -367,7 +377,7 @@ class RunSlot:
                 )
             if fresh:
                 shutil.rmtree(root)
-            elif stored != record:
+            elif (stored := _upgraded_record(stored)) != record:
                 raise RunDirectoryError(
                     f"{self.run_dir.name!r} was interrupted and left {root} to resume from, but that run was started "
                     f"with {_differences(stored, record)}. Run it again as it was to resume it, add --fresh "
@@ -476,10 +486,19 @@ def read_run(run_dir: str | Path) -> StoredRun:
     manifest = _read_json(manifest_path)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise RunDirectoryError(f"{manifest_path}: not a toolkit run manifest (no \"format\": \"{FORMAT}\").")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    format_version, schema = manifest.get("format_version"), manifest.get("config_schema")
+    newer = (isinstance(format_version, int) and format_version > FORMAT_VERSION) or (
+        isinstance(schema, int) and schema > CONFIG_SCHEMA
+    )
+    if newer:
         raise RunDirectoryError(
-            f"{manifest_path}: format version {manifest.get('format_version')!r}; this toolkit reads format "
-            f"{FORMAT_VERSION}. Use the toolkit that wrote it ({manifest.get('toolkit_version', 'unknown')}), or train again."
+            f"{run_dir} was {newer_message(manifest.get('toolkit_version'), schema)} (Its run format is "
+            f"{format_version}; this toolkit reads formats {', '.join(map(str, READABLE_FORMAT_VERSIONS))}.)"
+        )
+    if format_version not in READABLE_FORMAT_VERSIONS:
+        raise RunDirectoryError(
+            f"{manifest_path}: format version {format_version!r}; this toolkit reads formats "
+            f"{', '.join(map(str, READABLE_FORMAT_VERSIONS))}."
         )
     for name in (CONFIG, MODEL):
         _check_recorded_file(run_dir, name, manifest)
@@ -490,7 +509,7 @@ def read_run(run_dir: str | Path) -> StoredRun:
         pipeline = get_pipeline(pipeline_name)
     except KeyError as error:
         raise RunDirectoryError(f"{manifest_path}: {error.args[0]}") from None
-    config = config_lib.load_config(pipeline.config_class, run_dir / CONFIG, complete=True)
+    config = config_lib.load_config(pipeline.config_class, run_dir / CONFIG, complete=True, pipeline=pipeline_name)
     try:
         model = keras.saving.load_model(run_dir / MODEL)
     except Exception as error:  # Keras raises many kinds for a damaged archive; each is reported the same way.
@@ -520,15 +539,14 @@ def _check_recorded_file(run_dir: Path, name: str, manifest: dict) -> None:
 
 
 def _manifest(staging: Path, pipeline: str, model: keras.Model) -> dict:
-    try:
-        version = importlib.metadata.version("toolkit")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
+    from toolkit import __version__ as version
+
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "pipeline": pipeline,
         "toolkit_version": version,
+        "config_schema": CONFIG_SCHEMA,
         "written_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         # For people: nothing reads this back; the model carries the same facts in its config.
         "task": model.describe(),
@@ -610,6 +628,17 @@ def _unrecorded_files(run_dir: Path) -> list[str]:
     recorded = {name for name in contents if isinstance(name, str)} if isinstance(contents, list) else set()
     present = (str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file() or path.is_symlink())
     return sorted(name for name in present if name not in recorded and name != MANIFEST)
+
+
+def _upgraded_record(stored: dict) -> dict:
+    """An interrupted run's record with its config upgraded to this toolkit's schema (toolkit 0.1 recorded none)."""
+    if not (isinstance(stored.get("config"), dict) and isinstance(stored.get("pipeline"), str)):
+        return stored
+    try:
+        config = upgrade_config(stored["pipeline"], stored["config"], stored.get("config_schema"))
+    except InputError:
+        return stored  # a newer toolkit's: its config differs, and the message says how
+    return {**stored, "config": config, "config_schema": CONFIG_SCHEMA}
 
 
 def _differences(then: dict, now: dict) -> str:

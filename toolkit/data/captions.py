@@ -34,7 +34,8 @@ class CaptionDataConfig:
     held_out_images: int = option(1000, "shapes: test images with colour-shape combinations never seen in training.", min=10)
     selection_images: int = option(
         500, "shapes: images with four other unseen combinations, reported as held_out_selection: the split on "
-        "which settings are chosen, so that the test's unseen combinations never inform a choice.", min=10
+        "which settings are chosen, so that the test's unseen combinations never inform a choice; 0: no such split.",
+        min=0,
     )
     seed: int = option(0, "Seed of the generated data and of the split of real data.")
     cache_dir: str | None = option(None, "shapes: cache of the generated arrays; null: ~/.cache/toolkit.")
@@ -154,12 +155,13 @@ def load_caption_splits(config: CaptionDataConfig) -> DataSplits:
     extra_tests = {}
     if config.source == "shapes":
         counts = {"train": config.train_images, "validation": config.validation_images,
-                  "test": config.test_images, "held_out": config.held_out_images,
-                  "held_out_selection": config.selection_images}
+                  "test": config.test_images, "held_out": config.held_out_images}
+        if config.selection_images:
+            counts["held_out_selection"] = config.selection_images
         generated = {name: Split(images, as_caption_lists(captions))
                      for name, (images, captions) in load_shapes_captions(counts, config.seed, config.cache_dir).items()}
-        train, validation, test = generated["train"], generated["validation"], generated["test"]
-        extra_tests = {"held_out": generated["held_out"], "held_out_selection": generated["held_out_selection"]}
+        train, validation, test = generated.pop("train"), generated.pop("validation"), generated.pop("test")
+        extra_tests = generated
     elif config.source == "tfds_coco":
         train, validation, test = load_tfds_coco(config.tfds_data_dir, config.image_size, config.max_images)
     else:

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from toolkit import config as config_lib
 from toolkit.config import ConfigError, option, section
+from toolkit.config_upgrades import upgrade_config
 from toolkit.layers import (
     LSTM,
     AttentionLSTMCell,
@@ -189,9 +190,10 @@ class ShowAndTell(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict) -> ShowAndTell:
-        encoder = config.get("architecture", {}).get("encoder")
-        if encoder is not None and "colour" not in encoder:  # saved before the option existed: its encoder mixed colour
-            config = {**config, "architecture": {**config["architecture"], "encoder": {**encoder, "colour": "mixed"}}}
+        if isinstance(config.get("architecture"), dict):
+            # Saved by an earlier release, it may lack settings added since: each gets the value that release had.
+            upgraded = upgrade_config("captioning", {"model": config["architecture"]}, schema=None)
+            config = {**config, "architecture": upgraded["model"]}
         return cls(**config)
 
 

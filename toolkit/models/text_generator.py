@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from toolkit import config as config_lib
 from toolkit.config import option
+from toolkit.config_upgrades import upgrade_config
 from toolkit.errors import InputTypeError
 from toolkit.io.text_files import DOCUMENT_SEPARATOR
 from toolkit.layers import LSTM
@@ -101,6 +102,10 @@ class CharLanguageModel(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict) -> CharLanguageModel:
+        if isinstance(config.get("architecture"), dict):
+            # Saved by an earlier release, it may lack settings added since: each gets the value that release had.
+            upgraded = upgrade_config("text_generation", {"model": config["architecture"]}, schema=None)
+            config = {**config, "architecture": upgraded["model"]}
         return cls(**config)
 
 

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from toolkit import config as config_lib
 from toolkit.config import ConfigError, option, section
 from toolkit.data.caption_pairs import caption_pairs
 from toolkit.data.captions import (
@@ -21,6 +22,7 @@ from toolkit.evaluation.captioning import caption_metrics, token_accuracy
 from toolkit.evaluation.plots import plot_attention, plot_captions
 from toolkit.models.caption_decoding import CaptionDecoder
 from toolkit.models.captioner import Captioner, CaptionerConfig, ShowAndTell
+from toolkit.models.serving_limits import ImageServingLimits
 from toolkit.preprocessing.captions import PADDING_ID, caption_tokenizer
 from toolkit.recipes.pipeline import Pipeline
 from toolkit.registry import register_pipeline
@@ -57,6 +59,7 @@ class CaptioningConfig:
     data: CaptionDataConfig = section(CaptionDataConfig, "Image-caption pairs and their split.")
     model: CaptionerConfig = section(CaptionerConfig, "The network.")
     decoding: DecodingConfig = section(DecodingConfig, "Greedy and beam-search decoding.")
+    serving: ImageServingLimits = section(ImageServingLimits, "What the serving signature and predict refuse before any work.")
     trainer: TrainerConfig = section(
         lambda: TrainerConfig(
             epochs=30, batch_size=64, learning_rate=2e-3, learning_rate_schedule="cosine", early_stopping_patience=6
@@ -102,7 +105,7 @@ class CaptioningPipeline(Pipeline):
         network = ShowAndTell(data.metadata["image_shape"], preprocessor.vocabulary_size(), config.model, name="network")
         decoding = config.decoding
         return Captioner(network, preprocessor, decoding.beam_width, decoding.max_length, decoding.length_penalty,
-                         decoding.presence_weight, decoding.context_weight)
+                         decoding.presence_weight, decoding.context_weight, limits=config_lib.to_dict(config.serving))
 
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(ignore_class=PADDING_ID)

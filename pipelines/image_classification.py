@@ -8,6 +8,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from toolkit import config as config_lib
 from toolkit.baselines.classical import ClassicalBaseline, FittedBaseline, image_baseline
 from toolkit.config import section
 from toolkit.data.batches import preprocessed_batches
@@ -20,6 +21,7 @@ from toolkit.models.image_classifier import (
     ImageClassifierConfig,
     build_image_backbone,
 )
+from toolkit.models.serving_limits import ImageServingLimits
 from toolkit.recipes.classification import ClassifierPipeline
 from toolkit.registry import register_pipeline
 from toolkit.training import TrainerConfig
@@ -39,6 +41,7 @@ class ImageClassificationConfig:
         "fit, and the rest train.",
     )
     model: ImageClassifierConfig = section(ImageClassifierConfig, "The network.")
+    serving: ImageServingLimits = section(ImageServingLimits, "What the serving signature and predict refuse before any work.")
     trainer: TrainerConfig = section(
         lambda: TrainerConfig(
             epochs=12, batch_size=128, learning_rate=3e-3, learning_rate_schedule="cosine", label_smoothing=0.1,
@@ -62,7 +65,8 @@ class ImageClassificationPipeline(ClassifierPipeline):
     def build_task(self, config: ImageClassificationConfig, data, preprocessor):
         class_names = data.metadata["class_names"]
         backbone = build_image_backbone(data.metadata["image_shape"], config.model)
-        return ImageClassifier(backbone, softmax_head(len(class_names)), class_names)
+        limits = config_lib.to_dict(config.serving)
+        return ImageClassifier(backbone, softmax_head(len(class_names)), class_names, limits=limits)
 
     def baseline(self) -> ClassicalBaseline:
         return image_baseline()

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from toolkit import config as config_lib
 from toolkit.baselines.classical import ClassicalBaseline, text_baseline
 from toolkit.config import section
 from toolkit.data.batches import preprocessed_batches
 from toolkit.data.splits import Split
 from toolkit.data.text import TextDataConfig, labelled_text, load_text_splits
+from toolkit.models.serving_limits import TextServingLimits
 from toolkit.models.text_classifier import (
     TextClassifier,
     TextClassifierConfig,
@@ -34,6 +36,7 @@ class SentimentConfig:
 
     data: TextDataConfig = section(TextDataConfig, "Reviews, their split and tokenization.")
     model: TextClassifierConfig = section(TextClassifierConfig, "The network.")
+    serving: TextServingLimits = section(TextServingLimits, "What the serving signature refuses before any work.")
     trainer: TrainerConfig = section(
         lambda: TrainerConfig(epochs=8, optimizer="adamw", learning_rate=2e-3, weight_decay=1e-4, early_stopping_patience=2),
         "Compiling and fitting; each branch is fitted with these settings.",
@@ -58,7 +61,9 @@ class SentimentPipeline(ClassifierPipeline):
         return text_preprocessor(data.train.inputs, config.data.max_tokens, config.data.max_length, config.model)
 
     def build_task(self, config: SentimentConfig, data, preprocessor):
-        return build_text_classifier(preprocessor, config.model, data.metadata["class_names"])
+        return build_text_classifier(
+            preprocessor, config.model, data.metadata["class_names"], limits=config_lib.to_dict(config.serving)
+        )
 
     def dataset(
         self, split: Split, model, batch_size: int, shuffle: bool, seed: int = 0, cache_limit_mb: float | None = None

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from toolkit import config as config_lib
 from toolkit.baselines.linear import fit_linear_baseline
 from toolkit.config import ConfigError, option, section
 from toolkit.data.prices import (
@@ -22,6 +23,7 @@ from toolkit.data.prices import (
 from toolkit.data.splits import Split, TimeOrderedSplit, inputs_and_targets
 from toolkit.evaluation.forecast_report import forecast_report
 from toolkit.models.forecaster import ForecasterConfig, PriceForecaster, build_forecaster
+from toolkit.models.serving_limits import ServingLimits
 from toolkit.preprocessing.prices import price_features
 from toolkit.recipes.pipeline import Pipeline, WalkForwardEvaluation
 from toolkit.registry import register_pipeline
@@ -39,6 +41,7 @@ class StockConfig:
     )
     model: ForecasterConfig = section(ForecasterConfig, "The network.")
     linear_baseline_alpha: float = option(1.0, "L2 penalty of the Ridge baseline on the same features.", min=0.0)
+    serving: ServingLimits = section(ServingLimits, "What the serving signature refuses before any work.")
     trainer: TrainerConfig = section(
         lambda: TrainerConfig(epochs=40, batch_size=128, early_stopping_patience=6), "Compiling and fitting."
     )
@@ -74,7 +77,8 @@ class StockPipeline(WalkForwardEvaluation, Pipeline):
         network = build_forecaster(len(config.features), data.train.targets, config.model)
         baseline = fit_linear_baseline(preprocessor, data.train.inputs, data.train.targets, config.linear_baseline_alpha)
         return PriceForecaster(
-            network, preprocessor, data.metadata["window"], data.metadata["raw_features"], linear_baseline=baseline
+            network, preprocessor, data.metadata["window"], data.metadata["raw_features"], linear_baseline=baseline,
+            limits=config_lib.to_dict(config.serving),
         )
 
     def default_loss(self):

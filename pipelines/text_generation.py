@@ -8,11 +8,13 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from toolkit import config as config_lib
 from toolkit.baselines.ngram import KneserNeyNGrams
 from toolkit.config import ConfigError, option, section
 from toolkit.data.splits import DataSplits, Split
 from toolkit.data.text_stream import TextStream, TextStreamConfig, as_text_stream, load_text_stream
 from toolkit.evaluation import language_model
+from toolkit.models.serving_limits import GenerationServingLimits
 from toolkit.models.text_generator import (
     CharLanguageModel,
     CharLanguageModelConfig,
@@ -47,6 +49,7 @@ class TextGenerationConfig:
     baseline_orders: list[int] = option(
         [5, 6, 7, 8], "Orders n of the Kneser–Ney character n-gram baseline; the best on the validation text is kept."
     )
+    serving: GenerationServingLimits = section(GenerationServingLimits, "What the serving signature refuses before any work.")
     trainer: TrainerConfig = section(
         lambda: TrainerConfig(
             epochs=6, batch_size=64, learning_rate=3e-3, truncated_bptt=50, early_stopping_patience=2,
@@ -66,6 +69,11 @@ class TextGenerationConfig:
             )
         if min(self.generation.sample_temperatures, default=0.0) < 0:
             raise ConfigError(f"generation.sample_temperatures: expected 0 or more, got {self.generation.sample_temperatures}.")
+        if self.generation.length > self.serving.max_generate_length:
+            raise ConfigError(
+                f"generation.length: {self.generation.length} characters, more than serving.max_generate_length "
+                f"({self.serving.max_generate_length}) lets one call generate; lower it or raise the limit."
+            )
         if self.trainer.truncated_bptt is None:
             raise ConfigError(
                 "trainer.truncated_bptt: text_generation reads each stream of text whole, tens of thousands of characters; "
@@ -99,7 +107,10 @@ class TextGenerationPipeline(Pipeline):
     def build_task(self, config: TextGenerationConfig, data: DataSplits, preprocessor) -> TextGenerator:
         network = CharLanguageModel(preprocessor.vocabulary_size(), config.model)
         generation = config.generation
-        return TextGenerator(network, preprocessor, generation.length, generation.temperature, generation.top_k)
+        return TextGenerator(
+            network, preprocessor, generation.length, generation.temperature, generation.top_k,
+            limits=config_lib.to_dict(config.serving),
+        )
 
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)

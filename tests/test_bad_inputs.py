@@ -219,7 +219,8 @@ DATA_CASES = [
     Case("not UTF-8", lambda tmp: text_csv(tmp, b"text,label\n\xff\xfe bad,1\nok,0\n"), InputError,
          r"reviews.csv: not a readable CSV"),
     Case("empty class folder", lambda tmp: image_folder(tmp, {"cat/1.png": PNG, "dog/": None}), InputError,
-         r"images: class folder\(s\) dog hold no images \(.bmp, .gif, .jpeg, .jpg, .png\); a class needs examples"),
+         r"images: class folder\(s\) dog hold no images \(.bmp, .gif, .jpeg, .jpg, .png, .webp, .tif, .tiff\); a class "
+         r"needs examples"),
     Case("corrupt PNG", lambda tmp: image_folder(tmp, {"cat/1.png": PNG, "dog/2.png": PNG[:30] + b"x" * 40 + PNG[70:]}),
          InputError, r"images: 1 file\(s\) cannot be decoded as images; fix or remove them: .*dog/2.png \(Invalid PNG"),
     Case("truncated PNG", lambda tmp: image_folder(tmp, {"cat/1.png": PNG, "dog/2.png": PNG[: len(PNG) // 2]}),
@@ -335,7 +336,8 @@ API_CASES = [
          r"got a DataFrame. Pass one column, such as frame\['text'\]"),
     Case("numbers among texts", predict("sentiment", ["good", 2]), TypeError, rf"texts\[1\]: {TEXT_TYPES}; got int \(2\)"),
     Case("an empty text", predict("sentiment", ["good", "  "]), InputError,
-         r"texts\[1\]: an empty text; a text needs at least one word"),
+         r"text: a text needs at least one word \(a letter or digit; whitespace, markup and punctuation alone have "
+         r"none\); texts without one at rows 1\."),
     Case("fine-tune at a NaN learning rate", lambda tasks: tasks["sentiment"].trained_run.fine_tune(
         (["a", "b"], [1, 0]), learning_rate=float("nan")), InputError,
          r"fine_tune: learning_rate must be a positive finite number, got nan"),
@@ -449,7 +451,7 @@ SAVED_MODEL_CASES = {
     "strings of rank 2": ("sentiment", "tf.constant([['great', 'film']])", r"got shape\] \[1 2\]"),
     "no strings": ("sentiment", "tf.constant([], tf.string)", 0),
     "a blank text": ("sentiment", "tf.constant(['good', ' '])",
-                     r"text: a text needs at least one word; empty or blank texts at rows\] \[1\]"),
+                     r"text: a text needs at least one word \(a letter or digit; .*\); texts without one at rows\] \[1\]"),
     "images with a channel axis of 1": ("image_classification", "tf.zeros([3, 8, 8, 1], tf.uint8)", 3),
     "images of another height": ("image_classification", "tf.zeros([2, 9, 8], tf.uint8)",
                                  r"images: expected uint8 images of shape \[batch, 8, 8\] or \[batch, 8, 8, 1\], "

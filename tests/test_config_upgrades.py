@@ -53,6 +53,7 @@ STEP_VALUES = {
     7: ("captioning", {"model.decoder": "init_state", "model.word_dropout": 0.0, "data.selection_images": 0,
                        "model.augmentation.grayscale": 0.0, "decoding.presence_weight": 0.0}),
     8: ("captioning", {"model.encoder.colour": "mixed", "decoding.context_weight": 1.0}),
+    9: ("text_generation", {"serving.max_batch": None, "serving.max_characters": None, "serving.max_generate_length": 10_000}),
 }
 
 

@@ -388,7 +388,10 @@ def test_a_run_killed_by_the_previous_release_resumes_on_this_one(tmp_path):
     done = len(json.loads((work / "history.json").read_text())["loss"])
     assert done == 1, "killed after its first epoch"
 
-    result = toolkit.run("stock", overrides=overrides, run_name="run", output_dir=tmp_path)
+    # Toolkit 0.1 had no serving limits: run again as it was, the upgraded config is the same.
+    with pytest.raises(RunDirectoryError, match=r"serving\.max_batch: None \(now 1024\)"):
+        toolkit.run("stock", overrides=overrides, run_name="run", output_dir=tmp_path)
+    result = toolkit.run("stock", overrides={**overrides, "serving.max_batch": None}, run_name="run", output_dir=tmp_path)
     history = json.loads((result.run_dir / "history.json").read_text())
     assert len(history["loss"]) == overrides["trainer.epochs"] == 3
     assert history["loss"][0] == json.loads((recorded / "stock" / ".run.work" / "history.json").read_text())["loss"][0]

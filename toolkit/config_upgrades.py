@@ -163,5 +163,16 @@ def add_colour_stream(pipeline: str, values: dict) -> None:
     _add(values, "decoding.context_weight", 1.0, ("captioning",), pipeline)
 
 
+
+@schema_step(9, "serving limits added (serving.max_batch, and max_characters, max_image_pixels or "
+                "max_generate_length where a pipeline has them); earlier runs had none but text generation's bound "
+                "of 10,000 characters a call")
+def add_serving_limits(pipeline: str, values: dict) -> None:
+    _add(values, "serving", {"max_batch": None}, ALL, pipeline)
+    _add(values, "serving.max_characters", None, ("sentiment", "text_generation"), pipeline)
+    _add(values, "serving.max_image_pixels", None, ("captioning", "image_classification"), pipeline)
+    _add(values, "serving.max_generate_length", 10_000, ("text_generation",), pipeline)
+
+
 # The schema a config of this toolkit is written in: that of the last step.
 CONFIG_SCHEMA = STEPS[-1].to

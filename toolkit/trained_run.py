@@ -56,7 +56,7 @@ class TrainedRun:
 
         Args:
             raw_inputs: What the task serves, such as review strings or images.
-            batch_size: Inputs served per call.
+            batch_size: Inputs served per call, at most the model's `serving.max_batch`.
             return_attention: Also return the attention weights a model with
                 attention serves (`attention`, `greedy_attention`: per input,
                 per generated word, the weights over the image grid); left
@@ -73,6 +73,7 @@ class TrainedRun:
                 values, or `return_attention` for a model without attention.
         """
         inputs = self.model.raw_batch(raw_inputs)
+        batch_size = min(batch_size, self.model.limits.get("max_batch", batch_size))
         # One call even for no inputs: the serving graph answers an empty batch with empty outputs.
         starts = range(0, max(len(inputs), 1), batch_size)
         batches = [self.model.serve(inputs[start : start + batch_size]) for start in starts]

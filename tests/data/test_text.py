@@ -74,7 +74,8 @@ def test_a_csv_is_read_in_chunks_keeping_only_the_text_and_label_columns(tmp_pat
     "content, message",
     [
         ("text,label\ngood,1\n,0\nok,1\n", r"column 'text': empty text on line\(s\) 3"),
-        ("text,label\ngood,1\n   ,0\n", r"column 'text': empty text on line\(s\) 3"),
+        ("text,label\ngood,1\n   ,0\n", r"column 'text': no word to read \(a letter or digit; .*\) on line\(s\) 3"),
+        ("text,label\ngood,1\n<br />?!,0\n", r"column 'text': no word to read .* on line\(s\) 3"),
         ("text,label\ngood,1\nbad,\n", r"column 'label': missing label on line\(s\) 3"),
         ("words,label\ngood,1\n", r"no column 'text'; columns are words, label"),
         ("text,label\ngood,1\nbad,7\n", r"column 'label': label id\(s\) 7 outside 0..1 on line\(s\) 3"),

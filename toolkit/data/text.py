@@ -25,8 +25,12 @@ from toolkit.data.splits import (
 from toolkit.errors import InputError
 from toolkit.io.csv_files import read_csv, reject_rows
 from toolkit.models.raw_inputs import as_text_array
+from toolkit.models.text_classifier import refuse_wordless_texts
+from toolkit.preprocessing.text import wordless_rows
 
 SENTIMENT_CLASS_NAMES = ["negative", "positive"]
+# How a training or evaluation row without a word to read is refused (see `toolkit.preprocessing.text.has_word`).
+WORDLESS_PROBLEM = "no word to read (a letter or digit; whitespace, markup and punctuation alone have none)"
 _LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
@@ -86,7 +90,7 @@ def load_movie_reviews(source: Literal["imdb", "rotten_tomatoes"] = "imdb") -> t
 def load_text_csv(
     path: str | Path, text_column: str, label_column: str, class_names: list[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Reads labelled text from a CSV, rejecting empty texts and missing labels.
+    """Reads labelled text from a CSV, rejecting texts without a word to read and missing labels.
 
     Args:
         path: The CSV file.
@@ -107,8 +111,10 @@ def load_text_csv(
     path = Path(path)
     frame = read_csv(path, "Text CSV", columns=[text_column, label_column])
     texts = frame[text_column]
-    empty = texts.isna() | (texts.astype(str).str.strip() == "")
-    reject_rows(path, text_column, empty, "empty text")
+    reject_rows(path, text_column, texts.isna(), "empty text")
+    wordless = pd.Series(False, index=texts.index)
+    wordless.iloc[wordless_rows(texts.astype(str))] = True
+    reject_rows(path, text_column, wordless, WORDLESS_PROBLEM)
     reject_rows(path, label_column, frame[label_column].isna(), "missing label")
     labels = _integral_or_names(path, label_column, frame[label_column])
     if pd.api.types.is_integer_dtype(labels):
@@ -177,13 +183,17 @@ def labelled_text(data, class_names: list[str]) -> Split:
         texts, labels, _ = load_text_csv(data, "text", "label", class_names)
         return Split(texts, labels)
     texts, labels = inputs_and_targets(data, "a CSV path or (texts, labels)")
-    return Split(as_text_array(texts), class_ids(labels, class_names, "labels"))
+    texts = as_text_array(texts)
+    refuse_wordless_texts(texts)
+    return Split(texts, class_ids(labels, class_names, "labels"))
 
 
 def load_text_splits(config: TextDataConfig) -> DataSplits:
     """Loads and splits the text data a `TextDataConfig` names; the metadata holds `class_names`."""
     if config.source == "tfds_imdb":
         train_and_validation, test = load_tfds_imdb(config.tfds_data_dir)
+        for name, split in (("train", train_and_validation), ("test", test)):
+            refuse_wordless_texts(split.inputs, f"reviews of tfds imdb_reviews' {name} split")
         texts, labels = seeded_sample(train_and_validation.inputs, train_and_validation.targets, config.max_examples, config.seed)
         class_names = config.class_names or SENTIMENT_CLASS_NAMES
         train, validation = holdout_split(texts, labels, config.validation_fraction, config.seed)
@@ -197,6 +207,7 @@ def load_text_splits(config: TextDataConfig) -> DataSplits:
         require_two_classes(labels, class_names, f"{config.csv_path}: column {config.label_column!r}")
     else:
         texts, labels = load_movie_reviews("imdb")
+        refuse_wordless_texts(texts, "reviews of movie-reviews")
         class_names = config.class_names or SENTIMENT_CLASS_NAMES
     texts, labels = seeded_sample(texts, labels, config.max_examples, config.seed)
     train, validation, test = three_way_split(

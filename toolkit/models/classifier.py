@@ -190,7 +190,7 @@ class Classifier(TaskModel):
     def with_classes(self, class_names: list[str]) -> Classifier:
         """The same classifier for new class names: its head is kept if their count is the same, else a new one."""
         head = self.head if len(class_names) == len(self.class_names) else head_like(self.head, len(class_names))
-        return type(self)(self.backbone, head, class_names, self.preprocessor, name=self.name)
+        return type(self)(self.backbone, head, class_names, self.preprocessor, limits=self.limits, name=self.name)
 
     def fit_plan(self) -> FitPlan:
         """Each branch fitted alone, then their weights chosen on the validation batches; else the one network."""

@@ -63,6 +63,9 @@ class TaskModel(keras.Model):
             raw inputs → preprocessor → network (a captioner's is
             `[images, captions]`); `outputs` must then be given too.
         outputs: The graph's outputs, with `inputs`.
+        limits: The sizes its serving signature refuses before any work, by
+            name (a pipeline's `serving` section, such as `max_batch`; see
+            `toolkit.models.serving_limits`); `None` or a missing name is no limit.
         **kwargs: Base model keyword arguments, such as `name`.
     """
 
@@ -75,10 +78,13 @@ class TaskModel(keras.Model):
         preprocessor: keras.layers.Layer | None = None,
         inputs=None,
         outputs=None,
+        limits: dict | None = None,
         **kwargs,
     ):
         self.network = network
         self.preprocessor = preprocessor
+        # A model saved before limits existed has none: it serves as it always did.
+        self.limits = {key: value for key, value in (limits or {}).items() if value is not None}
         if inputs is None:
             spec = self.raw_input_spec()
             inputs = keras.Input(shape=spec.shape[1:], dtype=spec.dtype.name, name=spec.name)
@@ -113,7 +119,27 @@ class TaskModel(keras.Model):
             if not (spec.dtype.is_floating and (inputs.dtype.is_floating or inputs.dtype.is_integer)):
                 raise TypeError(f"{spec.name}: expected {spec.dtype.name} inputs, got {inputs.dtype.name}.")
             inputs = tf.cast(inputs, spec.dtype)
-        return self._outputs_of_any_batch(self.checked_inputs(inputs))
+        return self._outputs_of_any_batch(self.checked_inputs(self.checked_size(inputs)))
+
+    def checked_size(self, raw_inputs: tf.Tensor) -> tf.Tensor:
+        """`raw_inputs` after asserting in the graph, before anything else runs, that they are within `limits`.
+
+        The base checks the rows against `max_batch`; subclasses extend it with
+        their own sizes (the characters of a text, say). A message names the
+        size found, the limit and the config key that sets it.
+        """
+        max_batch = self.limits.get("max_batch")
+        if max_batch is None:
+            return raw_inputs
+        shape = tf.shape(raw_inputs)
+        rows = tf.cond(tf.size(shape) > 0, lambda: tf.cast(shape[0], tf.int64), lambda: tf.constant(1, tf.int64))
+        name = self.raw_input_spec().name
+        check = tf.debugging.Assert(
+            rows <= max_batch,
+            [f"{name}: this model serves at most {max_batch} inputs per call (serving.max_batch); got", rows],
+        )
+        with tf.control_dependencies([check]):
+            return tf.identity(raw_inputs)
 
     def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
         """`raw_inputs` after asserting in the graph that they fit `raw_input_spec`: the rank and each dimension.
@@ -190,6 +216,7 @@ class TaskModel(keras.Model):
         for argument in self.layer_arguments:
             layer = getattr(self, argument)
             config[argument] = None if layer is None else keras.layers.serialize(layer)
+        config["limits"] = dict(self.limits)
         return config
 
     @classmethod

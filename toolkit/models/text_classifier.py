@@ -10,14 +10,27 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.config import option, section
+from toolkit.errors import InputError
 from toolkit.layers import MaxAndMeanPooling1D
 from toolkit.models.classifier import BranchEnsembleHead, Classifier, softmax_head
 from toolkit.models.raw_inputs import as_text_array
 from toolkit.models.recurrent import RecurrentConfig, recurrent_stack
-from toolkit.preprocessing.text import TextFeatures, TextToTokenIds, text_vectorizer
+from toolkit.preprocessing.text import (
+    TextFeatures,
+    TextToTokenIds,
+    has_word,
+    text_lengths,
+    text_vectorizer,
+    wordless_rows,
+)
 
 # The backbone's branches with a bag of n-grams, in its output order.
 BRANCHES = ("recurrent", "ngram_bag")
+# What a text without a word to read is refused with, followed by the rows, in the graph and in Python.
+WORDLESS_MESSAGE = (
+    "text: a text needs at least one word (a letter or digit; whitespace, markup and punctuation alone have none); "
+    "texts without one at rows"
+)
 
 
 @dataclass
@@ -101,15 +114,21 @@ def text_preprocessor(
 
 
 def build_text_classifier(
-    preprocessor: TextToTokenIds | TextFeatures, config: TextClassifierConfig, class_names: list[str]
+    preprocessor: TextToTokenIds | TextFeatures,
+    config: TextClassifierConfig,
+    class_names: list[str],
+    limits: dict | None = None,
 ) -> TextClassifier:
-    """An untrained `TextClassifier` around `preprocessor`: with a bag of n-grams, two branches and a `BranchEnsembleHead`."""
+    """An untrained `TextClassifier` around `preprocessor`: with a bag of n-grams, two branches and a `BranchEnsembleHead`.
+
+    `limits` are what its serving signature refuses (see `toolkit.models.serving_limits`).
+    """
     if isinstance(preprocessor, TextFeatures):
         backbone = build_text_backbone(preprocessor.vocabulary_size(), config, preprocessor.ngram_vocabulary_size())
         head = BranchEnsembleHead(len(class_names), list(BRANCHES), name="head")
     else:
         backbone, head = build_text_backbone(preprocessor.vocabulary_size(), config), softmax_head(len(class_names))
-    return TextClassifier(backbone, head, class_names, preprocessor)
+    return TextClassifier(backbone, head, class_names, preprocessor, limits=limits)
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
@@ -138,16 +157,46 @@ class TextClassifier(Classifier):
     def raw_input_spec(self) -> tf.TensorSpec:
         return tf.TensorSpec([None], tf.string, name="text")
 
-    def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
-        """A batch of strings, none of them empty or blank: a text without a word has no prediction."""
-        texts = super().checked_inputs(raw_inputs)
-        blank = tf.where(tf.equal(tf.strings.length(tf.strings.strip(texts)), 0))[:, 0]
+    def checked_size(self, raw_inputs: tf.Tensor) -> tf.Tensor:
+        """Rows, as every task model checks them, and the characters of each text against `serving.max_characters`."""
+        texts = super().checked_size(raw_inputs)
+        max_characters = self.limits.get("max_characters")
+        if max_characters is None:
+            return texts
+        too_long = tf.where(tf.reshape(text_lengths(texts), [-1]) > max_characters)[:, 0]
         check = tf.debugging.Assert(
-            tf.equal(tf.size(blank), 0), ["text: a text needs at least one word; empty or blank texts at rows", blank],
+            tf.equal(tf.size(too_long), 0),
+            [f"text: at most {max_characters} characters per text (serving.max_characters); longer texts at rows",
+             too_long],
             summarize=5,
         )
         with tf.control_dependencies([check]):
             return tf.identity(texts)
 
+    def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
+        """A batch of strings, each with a word to read (`has_word`): a text without one has no prediction."""
+        texts = super().checked_inputs(raw_inputs)
+        wordless = tf.where(tf.logical_not(has_word(texts)))[:, 0]
+        check = tf.debugging.Assert(tf.equal(tf.size(wordless), 0), [WORDLESS_MESSAGE, wordless], summarize=5)
+        with tf.control_dependencies([check]):
+            return tf.identity(texts)
+
     def raw_batch(self, raw_inputs) -> np.ndarray:
-        return as_text_array(raw_inputs)
+        """An object array of `str`, after refusing a text without a word to read, as the serving graph does."""
+        texts = as_text_array(raw_inputs)
+        refuse_wordless_texts(texts)
+        return texts
+
+
+def refuse_wordless_texts(texts, rows: str = "rows", first_row: int = 0) -> None:
+    """Raises the serving graph's message for texts that have no word to read (`has_word`), naming them.
+
+    Args:
+        texts: A sequence of `str`.
+        rows: What the rows are called in the message, such as `"lines"` of a file.
+        first_row: The number of the first text, such as 2 for the line after a CSV's header.
+    """
+    wordless = wordless_rows(texts)
+    if wordless.size:
+        shown = ", ".join(str(index + first_row) for index in wordless[:5]) + (" ..." if wordless.size > 5 else "")
+        raise InputError(f"{WORDLESS_MESSAGE.replace('at rows', f'at {rows}')} {shown}.")

@@ -19,6 +19,7 @@ from toolkit.io.text_files import DOCUMENT_SEPARATOR
 from toolkit.layers import LSTM
 from toolkit.models.task import TaskModel
 from toolkit.models.token_step import TokenStep
+from toolkit.preprocessing.text import text_lengths
 
 # Padding and the one id of every character outside the vocabulary are never generated.
 _NEVER_GENERATED = (0, 1)
@@ -166,7 +167,7 @@ class TextGenerator(TaskModel):
             seed: The same seed and settings give the same text.
         """
         outputs = self._outputs_of_any_batch(
-            tf.constant(self.raw_batch(prompts), tf.string),
+            self.checked_size(tf.constant(self.raw_batch(prompts), tf.string)),
             lambda batch: self._generated(
                 batch,
                 tf.constant(self.length if length is None else length, tf.int32),
@@ -177,14 +178,37 @@ class TextGenerator(TaskModel):
         )
         return [text.decode("utf-8") for text in outputs["text"].numpy()]
 
+    def checked_size(self, raw_inputs: tf.Tensor) -> tf.Tensor:
+        """Rows, as every task model checks them, and the characters of each prompt against `serving.max_characters`."""
+        prompts = super().checked_size(raw_inputs)
+        max_characters = self.limits.get("max_characters")
+        if max_characters is None:
+            return prompts
+        too_long = tf.where(tf.reshape(text_lengths(prompts), [-1]) > max_characters)[:, 0]
+        check = tf.debugging.Assert(
+            tf.equal(tf.size(too_long), 0),
+            [f"prompt: at most {max_characters} characters per prompt (serving.max_characters); longer prompts at rows",
+             too_long],
+            summarize=5,
+        )
+        with tf.control_dependencies([check]):
+            return tf.identity(prompts)
+
     def _generated(self, prompts, length, temperature, top_k, seed) -> dict[str, tf.Tensor]:
+        most = min(MAX_GENERATED, self.limits.get("max_generate_length", MAX_GENERATED))
         checks = [
             tf.debugging.assert_less_equal(0, length, message="length: expected 0 or more characters"),
-            tf.debugging.assert_less_equal(length, MAX_GENERATED, message=f"length: expected at most {MAX_GENERATED}"),
+            tf.debugging.assert_less_equal(
+                length, most, message=f"length: this model generates at most {most} characters per call "
+                "(serving.max_generate_length)",
+            ),
             tf.debugging.assert_greater_equal(temperature, 0.0, message="temperature: expected 0 or more"),
             tf.debugging.assert_greater_equal(top_k, 0, message="top_k: expected 0 (all) or more"),
         ]
+        # Everything below reads its inputs through these identities, so nothing is read or allocated
+        # (a billion characters' worth, say) before the checks pass.
         with tf.control_dependencies(checks):
+            prompts, length, temperature, top_k = (tf.identity(value) for value in (prompts, length, temperature, top_k))
             ids = tf.cast(self.preprocessor(tf.strings.join([DOCUMENT_SEPARATOR, prompts])), tf.int64)
         generated = sample_characters(self.network, ids, length, temperature, top_k, seed)
         with tf.init_scope():  # read once, eagerly, while tracing: the vocabulary is fixed after adapting
@@ -216,7 +240,8 @@ class TextGenerator(TaskModel):
 
         def serve(prompt, length, temperature, top_k, seed):
             return self._outputs_of_any_batch(
-                self.checked_inputs(prompt), lambda batch: self._generated(batch, length, temperature, top_k, seed)
+                self.checked_inputs(self.checked_size(prompt)),
+                lambda batch: self._generated(batch, length, temperature, top_k, seed),
             )
 
         signature = [

@@ -24,6 +24,41 @@ def standardize_text(text: tf.Tensor) -> tf.Tensor:
     return tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
 
 
+# A token that is a word: a letter or a digit of any script, once the text is standardized.
+_WORD = r".*[\pL\pN].*"
+
+
+def has_word(texts: tf.Tensor) -> tf.Tensor:
+    """Whether each text has a word to read once standardized as the models read it: a letter or digit of any script.
+
+    The one rule for a text with nothing to read, in the serving graph and in
+    Python alike: blank text, whitespace or control characters of any kind
+    (zero-width and ideographic spaces, line separators, NUL), markup such as
+    `<br />` and punctuation alone have no word.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> from toolkit.preprocessing.text import has_word
+    >>> has_word(tf.constant(["Fine.", "?!", "<br />", "\u200b", "42", "été"])).numpy().tolist()
+    [True, False, False, False, True, True]
+    """
+    return tf.strings.regex_full_match(standardize_text(texts), _WORD)
+
+
+def wordless_rows(texts) -> np.ndarray:
+    """The indices of the texts that have no word to read, by `has_word`'s rule; texts are a sequence of `str`."""
+    texts = [str(text) for text in texts]
+    if not texts:
+        return np.zeros(0, "int64")
+    return np.flatnonzero(~has_word(tf.constant(texts, tf.string)).numpy())
+
+
+def text_lengths(texts: tf.Tensor) -> tf.Tensor:
+    """The characters (Unicode code points) of each text, int64; invalid UTF-8 counts each byte it cannot read."""
+    return tf.cast(tf.strings.length(texts, unit="UTF8_CHAR"), tf.int64)
+
+
 @keras.saving.register_keras_serializable(package="toolkit")
 class TextToTokenIds(keras.layers.Layer):
     """Raw strings to token ids, at most `max_length` per text, padded with 0 to the batch's longest.

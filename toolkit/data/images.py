@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,8 +16,14 @@ import tensorflow as tf
 from toolkit.config import ConfigError, option
 from toolkit.data.batches import cache_limit_option
 from toolkit.data.splits import DataSplits, Split, holdout_split, seeded_sample
-from toolkit.errors import InputError
-from toolkit.io.image_files import IMAGE_EXTENSIONS, decode_image_file, decoder_reason, resized_uint8
+from toolkit.errors import InputError, Notice
+from toolkit.io.image_files import (
+    IMAGE_EXTENSIONS,
+    ImageFileError,
+    decode_image_file,
+    decode_in_dataset,
+    resized_uint8,
+)
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = (
@@ -163,9 +170,9 @@ class ImageFiles(np.ndarray):
         return digest.digest()
 
     def read(self, path: tf.Tensor) -> tf.Tensor:
-        """The uint8 image in the file `path` (a string tensor), resized to `image_shape`."""
+        """The uint8 image in the file `path` (a string tensor), upright and resized to `image_shape`."""
         height, width, channels = self.image_shape
-        return resized_uint8(decode_image_file(path, channels), height, width)
+        return resized_uint8(decode_in_dataset(path, channels), height, width)
 
     def decoded(self, batch_size: int = 256) -> np.ndarray:
         """Every image, read into memory: uint8 `(len(self), *image_shape)`."""
@@ -179,35 +186,56 @@ def checked_image_files(directory: Path, classes: list[str], channels: int = 0) 
 
     Keras' loader would otherwise stop at the first bad file with a bare
     TensorFlow error ("Invalid PNG data"), and turn a class folder without
-    images into a class without examples.
+    images into a class without examples. Files of other types are skipped
+    and named, in one notice with their count by type; a file reached twice
+    (through a linked folder) counts once.
 
     Args:
         directory: The folder of class sub-folders.
         classes: The sub-folders' names.
-        channels: The channels the loader converts to (1 or 3), which some
-            files cannot be converted to (CMYK JPEGs to grayscale); 0 for their own.
+        channels: The channels the loader converts to (1 or 3); 0 for their own.
 
     Returns:
         The image files under each class folder (in its sub-folders too, as
         Keras' loader finds them), sorted.
 
     Raises:
-        InputError: Naming each class folder without images, or up to ten
-            files that do not decode as images, with the decoder's reason.
+        InputError: Naming each class folder without images, a file reached
+            from two class folders, or up to ten files that do not decode as
+            images, with the decoder's reason.
     """
-    empty, unreadable, found = [], [], {}
+    empty, unreadable, skipped, found, owner = [], [], {}, {}, {}
     for name in classes:
-        files = found[name] = sorted(
-            # Not `is_file()`: a broken link is listed by Keras' loader too, and must be named here.
-            path for path in (directory / name).rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and not path.is_dir()
-        )
+        files = []
+        # Not `is_file()`: a broken link is listed by Keras' loader too, and must be named here.
+        for path in sorted(path for path in (directory / name).rglob("*") if not path.is_dir()):
+            if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                skipped.setdefault(path.suffix.lower() or "no extension", []).append(path)
+                continue
+            real = path.resolve()
+            if real in owner and owner[real][0] != name:
+                raise InputError(
+                    f"{directory}: {path} and {owner[real][1]} are the same file, in class folders {name} and "
+                    f"{owner[real][0]}: an image has one class. Remove the link or the copy."
+                )
+            if real not in owner:
+                owner[real] = (name, path)
+                files.append(path)
+        found[name] = files
         if not files:
             empty.append(name)
         for path in files:
             try:
                 decode_image_file(path, channels)
-            except tf.errors.OpError as error:  # undecodable, truncated, or unreadable (permissions)
-                unreadable.append(f"{path} ({decoder_reason(error)})")
+            except ImageFileError as error:  # undecodable, truncated, or unreadable (permissions)
+                unreadable.append(f"{path} ({error.reason.removeprefix('cannot be decoded as an image ').strip('()')})")
+    if skipped:
+        counts = ", ".join(f"{len(paths)} {kind}" for kind, paths in sorted(skipped.items()))
+        example = next(iter(sorted(skipped.values())))[0]
+        warnings.warn(
+            f"{directory}: skipped {sum(map(len, skipped.values()))} file(s) that are not images toolkit reads "
+            f"({counts}; such as {example}); it reads {', '.join(IMAGE_EXTENSIONS)}.", Notice, stacklevel=2,
+        )
     if empty:
         raise InputError(
             f"{directory}: class folder(s) {', '.join(empty)} hold no images ({', '.join(IMAGE_EXTENSIONS)}); "

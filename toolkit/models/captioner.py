@@ -270,7 +270,7 @@ class Captioner(TaskModel):
         return outputs
 
     def raw_batch(self, raw_inputs) -> np.ndarray:
-        return as_image_batch(raw_inputs, self.network.image_shape)
+        return as_image_batch(raw_inputs, self.network.image_shape, self.limits.get("max_image_pixels"))
 
     def get_config(self) -> dict:
         return {

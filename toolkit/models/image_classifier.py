@@ -95,4 +95,4 @@ class ImageClassifier(Classifier):
         return checked_image_batch(raw_inputs, self.image_shape)
 
     def raw_batch(self, raw_inputs) -> np.ndarray:
-        return as_image_batch(raw_inputs, self.image_shape)
+        return as_image_batch(raw_inputs, self.image_shape, self.limits.get("max_image_pixels"))

@@ -56,17 +56,16 @@ def _text(value, where: str, taken: str) -> str:
         except UnicodeDecodeError as error:
             raise InputError(f"{where}: bytes that are not UTF-8 ({error.reason} at byte {error.start}).") from None
     if isinstance(value, str):
-        if not value.strip():
-            raise InputError(f"{where}: an empty text; a text needs at least one word.")
         return str(value)
     raise InputTypeError(f"{where}: expected {taken}; got {type(value).__name__} ({value!r:.40}) among them.")
 
 
-def as_image_batch(images, image_shape: list[int] | tuple[int, ...]) -> np.ndarray:
+def as_image_batch(images, image_shape: list[int] | tuple[int, ...], max_pixels: int | None = None) -> np.ndarray:
     """uint8 images of `image_shape`: one image `(H, W[, C])`, a batch of them, or image files; an empty list is no images.
 
     Grayscale images `(H, W)` may come with a channel axis of 1, `(H, W, 1)`.
-    Image files (a path, or a list of paths) are read by `read_image_files`.
+    Image files (a path, or a list of paths) are read by `read_image_files`,
+    each refused from its header if it has more than `max_pixels` pixels.
 
     Raises:
         InputTypeError: A `TypeError`: For something that is not an array, a
@@ -81,7 +80,7 @@ def as_image_batch(images, image_shape: list[int] | tuple[int, ...]) -> np.ndarr
     if isinstance(images, (str, Path)) or (
         isinstance(images, (list, tuple)) and images and all(isinstance(path, (str, Path)) for path in images)
     ):
-        return read_image_files([images] if isinstance(images, (str, Path)) else list(images), shape)
+        return read_image_files([images] if isinstance(images, (str, Path)) else list(images), shape, max_pixels)
     if isinstance(images, (bytes, Mapping)) or not isinstance(images, (list, tuple, np.ndarray)):
         raise InputTypeError(
             f"images: expected {expected}, as an array, a list of arrays or image file paths; "

@@ -78,6 +78,8 @@ def run(
     run_name: str | None = None,
     output_dir: str | Path = DEFAULT_OUTPUT_DIR,
     fresh: bool = False,
+    group: str | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> RunResult:
     """Trains, evaluates and exports a pipeline.
 
@@ -95,6 +97,11 @@ def run(
         output_dir: Runs go to `output_dir/<name>/<run_name>/`.
         fresh: Discard what an interrupted run of this name left to resume
             from, instead of resuming it.
+        group: A plain name that gathers related runs: the run then goes to
+            `output_dir/<name>/<group>/<run_name>/` (the trials of a search, say).
+        callbacks: Keras callbacks added to the fit of the run's network (or
+            of each part of its fit plan), after toolkit's own; not to the
+            walk-forward folds.
 
     Returns:
         A `RunResult`.
@@ -116,7 +123,9 @@ def run(
     # Before anything else of TensorFlow's: a multi-worker strategy must be made first.
     strategy = distribution.distribution_strategy(config.trainer.distribution)
     role = distribution.worker_role(strategy)
-    run_dir = run_directory.run_path(output_dir, name, time.strftime("%Y%m%d-%H%M%S") if run_name is None else run_name)
+    run_dir = run_directory.run_path(
+        output_dir, name, time.strftime("%Y%m%d-%H%M%S") if run_name is None else run_name, group
+    )
     with contextlib.ExitStack() as held:
         try:
             slot = held.enter_context(
@@ -130,7 +139,7 @@ def run(
             distribution.start_together(strategy, None)
             raise
         distribution.start_together(strategy, json.dumps([config_lib.to_dict(config), fingerprint], sort_keys=True))
-        trained, history, fit_seconds = _train(pipeline, config, data, work, strategy)
+        trained, history, fit_seconds = _train(pipeline, config, data, work, strategy, callbacks)
         folds = pipeline.walk_forward_folds(config) if isinstance(pipeline, WalkForwardEvaluation) else []
         fold_metrics = [_train_fold(pipeline, config, fold, work.fold(index), strategy, role) for index, fold in enumerate(folds)]
         distributed = distribution.describe(config.trainer.distribution, strategy, role)
@@ -153,7 +162,7 @@ def run(
     return RunResult(trained, metrics, history, run_dir, time.perf_counter() - started, role)
 
 
-def _train(pipeline, config, data, work: TrainingFiles, strategy) -> tuple[TrainedRun, dict, float]:
+def _train(pipeline, config, data, work: TrainingFiles, strategy, callbacks=None) -> tuple[TrainedRun, dict, float]:
     """Builds a pipeline's task model and fits it on `data`; returns the trained run, its history and the seconds spent fitting.
 
     After multi-worker training, the run holds a copy of the model outside
@@ -169,7 +178,8 @@ def _train(pipeline, config, data, work: TrainingFiles, strategy) -> tuple[Train
     validation = pipeline.dataset(data.validation, model, trainer.batch_size, False, cache_limit_mb=cache_limit_mb)
     started = time.perf_counter()
     history = training.fit_task(
-        model, train, validation, trainer, work, pipeline.default_loss(), pipeline.default_metrics(), strategy
+        model, train, validation, trainer, work, pipeline.default_loss(), pipeline.default_metrics(), strategy,
+        callbacks=callbacks,
     )
     fit_seconds = time.perf_counter() - started
     if distribution.is_multi_worker(strategy):

@@ -9,7 +9,13 @@ A finished run `saved_models/<pipeline>/<run-name>/` holds:
 | `config.yaml` | the resolved config; `toolkit run <pipeline> --config` takes it again |
 | `metrics.json` | held-out metrics |
 | `plots/`, `logs/`, `training_log.csv`, `history.json` | plots, TensorBoard logs and per-epoch logs |
+| `onnx/`, `litert/` | portable exports, written when asked for (`write_export`) and listed in `run.json` under `exports` |
 | `run.json` | written last: format and version, the toolkit version and config schema, pipeline, every file's name, and the size and SHA-256 of `model.keras`, `config.yaml` and `metrics.json`; it marks a finished run |
+
+A run's models (`model.keras`, `serving/` and its exports) may be removed
+later by `remove_models`, leaving its config, metrics, plots and logs: the
+trials of a search keep only the best few models. Its `run.json` then says
+`"models_removed": true`, and loading it says why it cannot.
 
 While a run of that name is being written, hidden entries beside it belong to it:
 `.<run-name>.lock` (held by the writing process), `.<run-name>.work/` (the
@@ -47,7 +53,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,9 +108,13 @@ def check_run_name(name: str) -> str:
     return name
 
 
-def run_path(output_dir: str | Path, pipeline: str, run_name: str) -> Path:
-    """`output_dir/<pipeline>/<run_name>`, after checking that `run_name` is a plain name."""
-    return Path(output_dir) / pipeline / check_run_name(run_name)
+def run_path(output_dir: str | Path, pipeline: str, run_name: str, group: str | None = None) -> Path:
+    """`output_dir/<pipeline>/<run_name>`, or `output_dir/<pipeline>/<group>/<run_name>`, after checking both are plain names.
+
+    A group gathers related runs, such as the trials of a hyperparameter search.
+    """
+    folder = Path(output_dir) / pipeline
+    return (folder if group is None else folder / check_run_name(group)) / check_run_name(run_name)
 
 
 @dataclass(frozen=True)
@@ -459,6 +469,147 @@ class RunSlot:
         shutil.rmtree(retired)
 
 
+# Portable exports a run may hold, each a folder of its own in the run directory.
+ONNX = "onnx"
+LITERT = "litert"
+EXPORT_FORMATS = (ONNX, LITERT)
+# What a portable export written outside a run holds besides its files: what it is and where it came from.
+EXPORT_MANIFEST = "export.json"
+
+
+def write_export(
+    run_dir: str | Path, export_format: str, write: Callable[[Path], dict], output: str | Path | None = None
+) -> Path:
+    """Writes a portable export of a finished run, atomically, into the run or into a folder of its own.
+
+    The export is written into a hidden staging folder by `write`, then
+    renamed into place: `run_dir/<export_format>/`, replacing an earlier
+    export of that format and listed in `run.json` (under `exports`, with what
+    `write` returned, and in `contents`); or `output`, a new folder (or an
+    earlier export of ours there) holding the files and `export.json`.
+    Nothing is left half-written; nothing that is not ours is replaced.
+
+    Args:
+        run_dir: The finished run to export.
+        export_format: One of `EXPORT_FORMATS`.
+        write: Writes the export's files into the folder it is given and
+            returns a JSON-ready description of them (recorded in `run.json`
+            or `export.json`).
+        output: A folder of its own for the export; `None` for the run's own.
+
+    Returns:
+        The export's folder.
+
+    Raises:
+        RunDirectoryError: If `run_dir` is not a finished run of ours, or
+            `output` exists and is not an export of ours.
+    """
+    if export_format not in EXPORT_FORMATS:
+        raise RunDirectoryError(f"export format {export_format!r}: expected one of {', '.join(EXPORT_FORMATS)}.")
+    run_dir = Path(run_dir)
+    if not is_finished_run(run_dir):
+        raise RunDirectoryError(f"{run_dir}: not a finished toolkit run ({MANIFEST} of ours is missing), so nothing to export.")
+    if output is not None:
+        return _write_export_elsewhere(run_dir, export_format, write, Path(output))
+    with claim(run_dir) as slot:
+        staging = slot._hidden(f"staging-{uuid.uuid4().hex[:8]}")
+        staging.mkdir()
+        (staging / _STAGING_MARKER).touch()
+        try:
+            described = write(staging)
+            (staging / _STAGING_MARKER).unlink()
+            target = run_dir / export_format
+            retired = None
+            if target.exists():
+                retired = slot._hidden(f"retired-{uuid.uuid4().hex[:8]}")
+                target.rename(retired)
+                (retired / _STAGING_MARKER).touch()  # ours, to be removed even if this process dies now
+            staging.rename(target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        manifest = _read_json(run_dir / MANIFEST)
+        manifest.setdefault("exports", {})[export_format] = described
+        manifest["contents"] = sorted(str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file() and path.name != MANIFEST)
+        _write_json(run_dir / MANIFEST, manifest)
+        if retired is not None:
+            shutil.rmtree(retired)
+    return target
+
+
+def _write_export_elsewhere(run_dir: Path, export_format: str, write: Callable[[Path], dict], output: Path) -> Path:
+    if output.resolve().is_relative_to(run_dir.resolve()):
+        raise RunDirectoryError(f"{output}: inside the run being exported; export into the run with no --output.")
+    if output.exists() or output.is_symlink():
+        earlier = _read_json_or_none(output / EXPORT_MANIFEST) if output.is_dir() and not output.is_symlink() else None
+        if not (isinstance(earlier, dict) and earlier.get("format") == FORMAT and earlier.get("export") in EXPORT_FORMATS):
+            raise RunDirectoryError(
+                f"{output} exists and is not an export of toolkit's (no {EXPORT_MANIFEST} of ours in it); toolkit "
+                "replaces only its own exports, so it is left as it is. Choose another folder, or move it away."
+            )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.parent / f".{output.name}.staging-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        described = write(staging)
+        manifest = json.loads((run_dir / MANIFEST).read_text())
+        _write_json(staging / EXPORT_MANIFEST, {
+            "format": FORMAT, "export": export_format, "source": str(run_dir.resolve()),
+            "pipeline": manifest.get("pipeline"), "toolkit_version": _toolkit_version(), **described,
+        })
+        if output.exists():
+            retired = output.parent / f".{output.name}.retired-{uuid.uuid4().hex[:8]}"
+            output.rename(retired)
+            staging.rename(output)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output
+
+
+def remove_models(run_dir: str | Path) -> None:
+    """Removes a finished run's models (`model.keras`, `serving/`, its exports), keeping its config, metrics, plots and logs.
+
+    `run.json` is rewritten (atomically) to say so, so that the run stays a
+    finished run of ours and loading it says why it has no model.
+
+    Raises:
+        RunDirectoryError: If `run_dir` is not a finished run of ours, or holds files toolkit did not write.
+    """
+    with claim(run_dir) as slot:
+        run_dir = slot.run_dir
+        manifest = _read_json(run_dir / MANIFEST)
+        for name in (MODEL, SERVING, *EXPORT_FORMATS):
+            path = run_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        manifest["models_removed"] = True
+        manifest["files"] = {name: value for name, value in manifest.get("files", {}).items() if name != MODEL}
+        manifest.pop("exports", None)
+        manifest["contents"] = sorted(str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file() and path.name != MANIFEST)
+        _write_json(run_dir / MANIFEST, manifest)
+
+
+def read_manifest(run_dir: str | Path) -> dict:
+    """The `run.json` of a finished run, checked to be ours.
+
+    Raises:
+        RunDirectoryError: If it is missing or not a toolkit run manifest.
+    """
+    path = Path(run_dir) / MANIFEST
+    if not path.is_file():
+        raise RunDirectoryError(f"{run_dir} is not a finished toolkit run: {MANIFEST} is missing.")
+    manifest = _read_json(path)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise RunDirectoryError(f"{path}: not a toolkit run manifest (no \"format\": \"{FORMAT}\").")
+    return manifest
+
+
 def read_run(run_dir: str | Path) -> StoredRun:
     """Reads a finished run back, checking each file it reads.
 
@@ -500,6 +651,11 @@ def read_run(run_dir: str | Path) -> StoredRun:
             f"{manifest_path}: format version {format_version!r}; this toolkit reads formats "
             f"{', '.join(map(str, READABLE_FORMAT_VERSIONS))}."
         )
+    if manifest.get("models_removed"):
+        raise RunDirectoryError(
+            f"{run_dir}: its models were removed to save space (a search's trial that was not among the best kept); "
+            f"its {CONFIG} and {METRICS} remain. Train it again with `toolkit run <pipeline> --config {run_dir / CONFIG}`."
+        )
     for name in (CONFIG, MODEL):
         _check_recorded_file(run_dir, name, manifest)
     pipeline_name = manifest.get("pipeline")
@@ -538,9 +694,14 @@ def _check_recorded_file(run_dir: Path, name: str, manifest: dict) -> None:
         raise RunDirectoryError(f"{path}: damaged or edited: its SHA-256 differs from the one recorded when it was written.")
 
 
-def _manifest(staging: Path, pipeline: str, model: keras.Model) -> dict:
-    from toolkit import __version__ as version
+def _toolkit_version() -> str:
+    from toolkit import __version__
 
+    return __version__
+
+
+def _manifest(staging: Path, pipeline: str, model: keras.Model) -> dict:
+    version = _toolkit_version()
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -130,6 +130,7 @@ def fit(
     config: TrainerConfig,
     work_dir: str | Path | TrainingFiles,
     epochs: int | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> dict[str, list[float]]:
     """Fits a compiled model with the standard callbacks, resuming an interrupted run.
 
@@ -149,6 +150,8 @@ def fit(
         config: The trainer config.
         work_dir: The run's working folder; created if missing.
         epochs: Overrides `config.epochs`.
+        callbacks: More Keras callbacks, called after toolkit's own and
+            before the epoch's backup (a search's pruning, say).
 
     Returns:
         The history of every epoch, including those before a resume.
@@ -157,6 +160,7 @@ def fit(
         InputError: If the backup a killed run left cannot be read, naming
             it and `--fresh`.
     """
+    extra_callbacks = list(callbacks or [])
     files = work_dir if isinstance(work_dir, TrainingFiles) else TrainingFiles(Path(work_dir))
     files.root.mkdir(parents=True, exist_ok=True)
     strategy = model.distribute_strategy
@@ -202,6 +206,7 @@ def fit(
     ]
     if config.early_stopping_patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.early_stopping_patience))
+    callbacks.extend(extra_callbacks or [])
     # Last, so that every other callback has seen the epoch before it is backed up. A worker
     # that is not the chief resumes from the chief's backup, and writes none of its own.
     if files.chief_root is None:
@@ -299,6 +304,7 @@ def fit_task(
     strategy: tf.distribute.Strategy | None = None,
     epochs: int | None = None,
     learning_rate: float | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> dict[str, list[float]]:
     """Compiles and fits what a task model's `fit_plan` names: what a run and a fine-tune both do.
 
@@ -320,6 +326,7 @@ def fit_task(
         strategy: The distribution strategy to compile in; the default one if `None`.
         epochs: Overrides `config.epochs`.
         learning_rate: Overrides `config.learning_rate`.
+        callbacks: More Keras callbacks for each part's fit (see `fit`).
 
     Returns:
         The history; `epochs_trained` counts its epochs.
@@ -330,7 +337,7 @@ def fit_task(
         for network in plan.parts.values():
             compile_model(network, config, default_loss, default_metrics, learning_rate)
     if list(plan.parts) == [ONE_NETWORK]:
-        history = fit(plan.parts[ONE_NETWORK], train_data, validation_data, config, work, epochs)
+        history = fit(plan.parts[ONE_NETWORK], train_data, validation_data, config, work, epochs, callbacks)
     else:
         for name, network in plan.parts.items():
             files = work.branch(name)
@@ -338,7 +345,7 @@ def fit_task(
                 network.optimizer.build(network.trainable_variables)  # its state is in the file too
                 network.load_weights(files.resumes_from.best_weights)
             else:
-                fit(network, train_data, validation_data, config, files, epochs)
+                fit(network, train_data, validation_data, config, files, epochs, callbacks)
                 files.fitted.touch()
         history = work.gather_branches(list(plan.parts))
     if plan.join is not None:

@@ -43,7 +43,7 @@ def test_unknown_top_level_section_is_rejected():
     [
         ("trainer.epochs=three", "trainer.epochs: expected int, got str 'three'"),
         ("trainer.epochs=0", "trainer.epochs: 0 is below the minimum 1"),
-        ("trainer.learning_rate=-0.1", "trainer.learning_rate: -0.1 is below the minimum 0.0"),
+        ("trainer.learning_rate=-0.1", "trainer.learning_rate: -0.1 must be above 0.0"),
         ("model.recurrent.dropout=1.5", "model.recurrent.dropout: 1.5 is above the maximum 1.0"),
         ("trainer.optimizer=adum", "trainer.optimizer: 'adum' is not one of 'adam', 'adamw', 'rmsprop', 'sgd'"),
         ("model.recurrent.bidirectional=3", "model.recurrent.bidirectional: expected bool, got int 3"),

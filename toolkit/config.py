@@ -8,6 +8,7 @@ key path, such as `trainer.epochs`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
@@ -20,6 +21,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 import yaml
 
 from toolkit.config_upgrades import CONFIG_SCHEMA, upgrade_config
+from toolkit.config_yaml import YamlError, preview, read_yaml
 from toolkit.errors import InputError, Notice
 
 ConfigT = TypeVar("ConfigT")
@@ -32,10 +34,12 @@ class ConfigError(InputError):
     """A configuration key, type or value is not valid; the message names it."""
 
 
-def option(default: Any, help: str, *, min: float | None = None, max: float | None = None):  # noqa: A002
-    """A documented config field with an optional inclusive range."""
+def option(
+    default: Any, help: str, *, min: float | None = None, max: float | None = None, above: float | None = None  # noqa: A002
+):
+    """A documented config field with an optional range: inclusive `min` and `max`, or a value strictly `above` a bound."""
     factory = {"default_factory": lambda: list(default)} if isinstance(default, list) else {"default": default}
-    return dataclasses.field(metadata={"help": help, "min": min, "max": max}, **factory)
+    return dataclasses.field(metadata={"help": help, "min": min, "max": max, "above": above}, **factory)
 
 
 def section(factory, help: str):  # noqa: A002
@@ -143,9 +147,9 @@ def load_config(
         if not path.is_file():
             raise FileNotFoundError(f"Config file not found: {path}")
         try:
-            values = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML: {error}") from None
+            values = read_yaml(path.read_text())
+        except YamlError as error:
+            raise ConfigError(f"{path}: {error}") from None
         except UnicodeDecodeError as error:
             raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); a config is YAML text.") from None
         if values is None:
@@ -178,7 +182,7 @@ def _upgraded(values, path: Path, complete: bool, pipeline: str | None):
 
 def apply_overrides(values: dict, overrides: list[str] | dict | None) -> dict:
     """Returns a copy of nested `values` with dotted overrides applied."""
-    result = yaml.safe_load(yaml.safe_dump(values)) or {}
+    result = copy.deepcopy(values) or {}
     if not overrides:
         return result
     if isinstance(overrides, dict):
@@ -188,15 +192,18 @@ def apply_overrides(values: dict, overrides: list[str] | dict | None) -> dict:
         for assignment in overrides:
             key, sep, raw = assignment.partition("=")
             if not sep or not key.strip():
-                raise ConfigError(f"Override {assignment!r} is not of the form key.path=value.")
-            pairs.append((key.strip(), yaml.safe_load(raw)))
+                raise ConfigError(f"Override {preview(assignment)} is not of the form key.path=value.")
+            try:
+                pairs.append((key.strip(), read_yaml(raw)))
+            except YamlError as error:
+                raise ConfigError(f"Override {preview(assignment)}: {error}") from None
     for dotted, value in pairs:
         node = result
         *parents, leaf = dotted.split(".")
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"Override {dotted!r}: {part!r} is not a section.")
+                raise ConfigError(f"Override {preview(dotted)}: {preview(part)} is not a section.")
         node[leaf] = value
     return result
 
@@ -239,7 +246,7 @@ def describe(cls: type, indent: str = "", defaults: Any = None) -> str:
 
 def _unknown_key_message(key: str, path: str, valid: list[str]) -> str:
     key_path = f"{path}.{key}" if path else key
-    message = f"unknown key {key_path!r}."
+    message = f"unknown key {preview(key_path)}."
     close = difflib.get_close_matches(key, valid, n=1)
     if close:
         message += f" Did you mean {close[0]!r}?"
@@ -271,31 +278,36 @@ def _convert(value: Any, kind: Any, path: str) -> Any:
     if origin is Literal:
         if value not in get_args(kind):
             choices = ", ".join(repr(c) for c in get_args(kind))
-            raise ConfigError(f"{path}: {value!r} is not one of {choices}.")
+            raise ConfigError(f"{path}: {preview(value)} is not one of {choices}.")
         return value
     if origin is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected a list, got {value!r}.")
+            raise ConfigError(f"{path}: expected a list, got {preview(value)}.")
         (item_kind,) = get_args(kind)
         return [_convert(item, item_kind, f"{path}[{index}]") for index, item in enumerate(value)]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind is float and isinstance(value, float) and not math.isfinite(value):
         # Range checks cannot catch these: every comparison with NaN is false.
-        raise ConfigError(f"{path}: expected a finite number, got {value!r}.")
+        raise ConfigError(f"{path}: expected a finite number, got {preview(value)}.")
     if kind in (int, float, str, bool) and (type(value) is not kind):
-        raise ConfigError(f"{path}: expected {kind.__name__}, got {type(value).__name__} {value!r}.")
+        raise ConfigError(f"{path}: expected {kind.__name__}, got {type(value).__name__} {preview(value)}.")
+    if kind is int and not -(2**63) <= value < 2**63:
+        raise ConfigError(f"{path}: {preview(value)} is too large a whole number for TensorFlow (at most 2^63 - 1).")
     return value
 
 
 def _check_range(value: Any, field: dataclasses.Field, path: str) -> None:
-    low, high = field.metadata.get("min"), field.metadata.get("max")
+    low, high, above = field.metadata.get("min"), field.metadata.get("max"), field.metadata.get("above")
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
+    if above is not None and value <= above:
+        turned_off = "; null turns it off" if "null turns it off" in field.metadata.get("help", "") else ""
+        raise ConfigError(f"{path}: {preview(value)} must be above {above!r}{turned_off}.")
     if low is not None and value < low:
-        raise ConfigError(f"{path}: {value!r} is below the minimum {low!r}.")
+        raise ConfigError(f"{path}: {preview(value)} is below the minimum {low!r}.")
     if high is not None and value > high:
-        raise ConfigError(f"{path}: {value!r} is above the maximum {high!r}.")
+        raise ConfigError(f"{path}: {preview(value)} is above the maximum {high!r}.")
 
 
 def _type_name(kind: Any) -> str:

@@ -39,18 +39,18 @@ class TrainerConfig:
     epochs: int = option(5, "Maximum number of epochs.", min=1)
     batch_size: int = option(
         64, "Examples per batch: the global batch, divided over the replicas (each of 2 workers takes half of "
-        "every batch, its share by element).", min=1
+        "every batch, its share by element).", min=1, max=2**31 - 1,
     )
     optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = option("adam", "Optimizer name.")
-    learning_rate: float = option(1e-3, "Learning rate.", min=0.0)
+    learning_rate: float = option(1e-3, "Learning rate, above 0.", above=0.0)
     learning_rate_schedule: Literal["constant", "cosine"] = option(
         "constant", "constant, or cosine: decay from learning_rate towards 0 over the epochs, set at each epoch's start."
     )
     weight_decay: float | None = option(None, "Decoupled weight decay (adamw, sgd, rmsprop).", min=0.0)
     clipnorm: float | None = option(
-        1.0, "Clip each gradient to this norm: the cure for exploding gradients. null turns it off.", min=0.0
+        1.0, "Clip each gradient to this norm, above 0: the cure for exploding gradients; null turns it off.", above=0.0
     )
-    clipvalue: float | None = option(None, "Clip each gradient element to [-v, v]. null turns it off.", min=0.0)
+    clipvalue: float | None = option(None, "Clip each gradient element to [-v, v], v above 0; null turns it off.", above=0.0)
     loss: str | None = option(None, "A Keras loss name; null takes the pipeline's default.")
     label_smoothing: float = option(
         0.0, "Label smoothing of a classifier's targets: each spreads this share of its weight evenly over all "
@@ -61,7 +61,7 @@ class TrainerConfig:
         2, "Stop after this many epochs without improvement of `monitor`; null turns it off.", min=0
     )
     monitor: str = option("val_loss", "The quantity early stopping and the best checkpoint watch.")
-    seed: int = option(42, "Seed for weights, shuffling and dropout.")
+    seed: int = option(42, "Seed for weights, shuffling and dropout, from 0 to 2^32 - 1.", min=0, max=2**32 - 1)
     truncated_bptt: int | None = option(
         None, "Truncated backpropagation through time: fit each batch of sequences in chunks of this many steps, one "
         "update each, the recurrent state carried from chunk to chunk and reset when new sequences begin; gradients "

@@ -37,7 +37,7 @@ class CaptionDataConfig:
         "which settings are chosen, so that the test's unseen combinations never inform a choice; 0: no such split.",
         min=0,
     )
-    seed: int = option(0, "Seed of the generated data and of the split of real data.")
+    seed: int = option(0, "Seed of the generated data and of the split of real data.", min=0, max=2**32 - 1)
     cache_dir: str | None = option(None, "shapes: cache of the generated arrays; null: ~/.cache/toolkit.")
     images_dir: str | None = option(None, "flickr8k, coco: the folder the caption file's image names are in.")
     captions_file: str | None = option(None, "flickr8k: captions.txt or Flickr8k.token.txt; coco: captions_*.json.")

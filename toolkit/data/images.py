@@ -61,7 +61,7 @@ class ImageDataConfig:
     test_fraction: float = option(
         0.15, "Share held out for test, for sources without a test split of their own (directory, digits).", min=0.01, max=0.5
     )
-    seed: int = option(0, "Seed of the sample and the split.")
+    seed: int = option(0, "Seed of the sample and the split.", min=0, max=2**32 - 1)
 
     def __post_init__(self):
         if self.directory is not None and self.source != "directory":

@@ -52,7 +52,7 @@ class TextDataConfig:
     max_examples: int | None = option(None, "Use at most this many examples (a seeded sample); null: all.", min=20)
     validation_fraction: float = option(0.1, "Share of the examples for validation.", min=0.01, max=0.5)
     test_fraction: float = option(0.1, "Share of the examples for test (tfds_imdb has its own).", min=0.01, max=0.5)
-    seed: int = option(0, "Seed of the sample and the split.")
+    seed: int = option(0, "Seed of the sample and the split.", min=0, max=2**32 - 1)
     max_tokens: int = option(20_000, "Vocabulary size, padding and out-of-vocabulary tokens included.", min=3)
     max_length: int = option(400, "Tokens kept per text; the rest of a longer text is cut.", min=1)
     tfds_data_dir: str | None = option(None, "tensorflow-datasets data_dir, when source is tfds_imdb.")

@@ -30,7 +30,7 @@ class TextStreamConfig:
     )
     validation_fraction: float = option(0.05, "Share of the stream after the training text, for validation.", min=0.001, max=0.5)
     test_fraction: float = option(0.05, "Share at the end of the stream, for test.", min=0.001, max=0.5)
-    seed: int = option(0, "Seed of the order of the reviews (movie_reviews).")
+    seed: int = option(0, "Seed of the order of the reviews (movie_reviews).", min=0, max=2**32 - 1)
     max_vocabulary: int = option(
         160, "Distinct characters kept, the most frequent in the training text; padding and one id for all others included.",
         min=3,

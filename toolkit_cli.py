@@ -2,8 +2,9 @@
 
 It imports nothing of TensorFlow or `toolkit` until a command needs them:
 `--help` and `list` answer at once (pipelines are listed from their entry
-points). Every other command imports `pipelines` (so that a plain checkout
-finds them too) and runs in `toolkit.cli`.
+points), and `describe` from a cache kept by its first answer (see
+`_description_cache`). Every other command imports `pipelines` (so that a
+plain checkout finds them too) and runs in `toolkit.cli`.
 
 TensorFlow's C++ start-up lines (the oneDNN notice, the CPU-feature lines,
 absl's "All log messages before absl::InitializeLog()") are written straight
@@ -20,7 +21,9 @@ in the calling process, as tests and programs that embed the CLI do.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.metadata
+import importlib.util
 import os
 import re
 import sys
@@ -80,8 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict raw inputs with a trained run")
     predict.add_argument("run_dir", type=Path)
     predict.add_argument(
-        "inputs", nargs="+",
-        help="raw inputs: review texts (sentiment), one-ticker price CSVs (stock) or image files (image_classification, captioning)",
+        "inputs", nargs="*",
+        help="raw inputs: review texts (sentiment), prompts (text_generation), one-ticker price CSVs (stock) or image "
+        "files (image_classification, captioning)",
+    )
+    predict.add_argument(
+        "--lines", type=Path, metavar="FILE",
+        help="a UTF-8 text file whose lines are the inputs, one text or prompt each (sentiment, text_generation)",
     )
 
     evaluate = commands.add_parser("evaluate", help="held-out metrics of a trained run")
@@ -108,10 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "list":
         return _list()
+    if args.command == "describe" and (cached := _cached_description(args.name)) is not None:
+        print(cached, end="")
+        return 0
     quiet = not args.verbose
     stop_filtering = _filter_standard_error() if quiet else lambda: None
     try:
-        status = _run_parsed(args, quiet)
+        status = _run_parsed(args, quiet, progress=True)
     except Exception:
         if "TF_CONFIG" not in os.environ:
             raise
@@ -119,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         status = 1
     finally:
         stop_filtering()
+    if args.command == "describe" and status == 0:
+        from toolkit.cli import description
+
+        _cache_description(args.name, description(args.name))
     from toolkit.cli import end_at_once_in_a_cluster
 
     end_at_once_in_a_cluster(status)
@@ -163,11 +178,56 @@ def run(argv: list[str], quiet: bool = False) -> int:
     return _list() if args.command == "list" else _run_parsed(args, quiet)
 
 
-def _run_parsed(args: argparse.Namespace, quiet: bool) -> int:
+def _run_parsed(args: argparse.Namespace, quiet: bool, progress: bool = False) -> int:
     import pipelines  # noqa: F401  (registers the built-in pipelines, also in a checkout never installed)
     from toolkit.cli import run_command
 
-    return run_command(args, quiet=quiet)
+    return run_command(args, quiet=quiet, progress=progress)
+
+
+def _description_cache(name: str) -> Path | None:
+    """Where `toolkit describe NAME` is kept, keyed by the code it describes; `None` where that code cannot be found.
+
+    The key covers toolkit's version and the size and modification time of
+    every Python file of toolkit and of the pipeline's own package, so an edit
+    to any config class makes a new entry. Looking it up imports nothing.
+    """
+    entry_point = next(
+        (entry for entry in importlib.metadata.entry_points(group=PIPELINE_ENTRY_POINTS) if entry.name == name), None
+    )
+    if entry_point is None:
+        return None
+    digest = hashlib.sha256(f"{importlib.metadata.version('toolkit')}\0{entry_point.value}".encode())
+    for package in ("toolkit", entry_point.value.partition(".")[0].partition(":")[0]):
+        spec = importlib.util.find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            for path in sorted(Path(folder).rglob("*.py")):
+                status = path.stat()
+                digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "toolkit" / "describe"
+    return cache / f"{name}-{digest.hexdigest()[:16]}.txt"
+
+
+def _cached_description(name: str) -> str | None:
+    try:
+        path = _description_cache(name)
+        return path.read_text() if path is not None and path.is_file() else None
+    except (OSError, ImportError, importlib.metadata.PackageNotFoundError):
+        return None
+
+
+def _cache_description(name: str, text: str) -> None:
+    """Keeps `text` for the next `toolkit describe NAME`; a cache that cannot be written is skipped."""
+    try:
+        path = _description_cache(name)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_text(text)
+        partial.replace(path)
+    except (OSError, ImportError, importlib.metadata.PackageNotFoundError):
+        pass
 
 
 def _list() -> int:

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from toolkit import config as config_lib
+from toolkit import progress
 from toolkit.baselines.ngram import KneserNeyNGrams
 from toolkit.config import ConfigError, option, section
 from toolkit.data.splits import DataSplits, Split
@@ -136,12 +137,13 @@ class TextGenerationPipeline(Pipeline):
     def evaluate_run(self, trained, data: DataSplits, plots_dir: Path | None = None) -> dict:
         """Test bits per character beside the n-gram baseline fitted on the training text; and samples."""
         config = trained.config
-        baseline, validation_scores = language_model.fit_ngram_baseline(
-            trained.model.character_ids(data.train.text),
-            trained.model.character_ids(data.validation.text),
-            trained.model.network.vocabulary_size,
-            config.baseline_orders,
-        )
+        with progress.step("text_generation: fitting the Kneser–Ney baseline on the training text"):
+            baseline, validation_scores = language_model.fit_ngram_baseline(
+                trained.model.character_ids(data.train.text),
+                trained.model.character_ids(data.validation.text),
+                trained.model.network.vocabulary_size,
+                config.baseline_orders,
+            )
         metrics = {name: self.evaluate(trained, split, plots_dir, baseline=baseline) for name, split in data.held_out().items()}
         metrics["test"]["baseline"] = {
             "name": f"interpolated Kneser–Ney {baseline.order}-gram",

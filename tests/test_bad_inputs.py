@@ -8,7 +8,9 @@ Each case asserts the key words of its message.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,10 +24,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 import toolkit
 import toolkit_cli
-from toolkit import api, cli
+from toolkit import api, cli, run_directory
 from toolkit.data.images import load_image_directory
 from toolkit.data.text import TextDataConfig, load_text_csv, load_text_splits
 from toolkit.errors import InputError, Notice, TrainingDivergedError
@@ -37,6 +40,12 @@ from toolkit_cli import run as main
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
+
+# Texts with nothing to read once normalised: refused everywhere, never answered with a NaN probability.
+WORDLESS = {
+    "a zero-width space": "\u200b", "an ideographic space": "\u3000", "a line separator": "\u2028",
+    "a NUL": "\x00", "markup": "<br />", "punctuation": "?", "tabs and newlines": " \t\n ",
+}
 
 # The smallest runs that train and export: seconds each.
 TINY_RUNS = {
@@ -182,6 +191,29 @@ def image_folder_with_broken_link(tmp_path: Path):
     return image_folder(tmp_path, {"cat/1.png": PNG, "dog/2.png": PNG})
 
 
+def image_bytes(image_format: str) -> bytes:
+    """An 8x8 RGB image in `image_format` (WEBP, TIFF, ...), by Pillow."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype="uint8")).save(buffer, image_format)
+    return buffer.getvalue()
+
+
+def image_folder_with_notice(tmp_path: Path, files: dict[str, bytes | None]) -> str:
+    with pytest.warns(Notice) as notices:
+        image_folder(tmp_path, files)
+    return " ".join(str(notice.message) for notice in notices)
+
+
+def image_folder_with_links(tmp_path: Path, same_class: bool):
+    """Two classes, and a link: to an image of the same class beside it, or a third class folder linked to another."""
+    image_folder(tmp_path, {"cat/1.png": PNG, "dog/2.png": PNG})
+    if same_class:
+        (tmp_path / "images" / "cat" / "1-again.png").symlink_to(tmp_path / "images" / "cat" / "1.png")
+    else:
+        (tmp_path / "images" / "kitten").symlink_to(tmp_path / "images" / "cat", target_is_directory=True)
+    return load_image_directory(tmp_path / "images", (8, 8))
+
+
 def price_csv(tmp_path: Path, rows: str, date_format: str | None = None):
     path = tmp_path / "prices.csv"
     path.write_text("Date,Open,High,Low,Close,Volume\n" + rows)
@@ -262,6 +294,25 @@ DATA_CASES = [
     Case("price CSV header only", lambda tmp: price_csv(tmp, ""), InputError, r"prices.csv: no data rows"),
     Case("price CSV without Close", lambda tmp: (tmp / "p.csv").write_text("Date,Open\n2013-01-02,1\n")
          and read_price_csv(tmp / "p.csv"), InputError, r"p.csv: missing column\(s\) High, Low, Close, Volume"),
+    Case("a review of markup and punctuation only", lambda tmp: text_csv(tmp, "text,label\ngood,pos\n<br />?!,neg\n"),
+         InputError, r"reviews.csv: column 'text': no word to read \(a letter or digit; .*\) on line\(s\) 3"),
+    Case("a review of a zero-width space", lambda tmp: text_csv(tmp, "text,label\ngood,pos\n\u200b,neg\n"),
+         InputError, r"column 'text': no word to read .* on line\(s\) 3"),
+    Case("high below low", lambda tmp: price_csv(tmp, DAYS + "2013-01-04,10,9,11,10,100\n"), InputError,
+         r"prices.csv: column 'High': High below Low on line\(s\) 4"),
+    Case("close above high", lambda tmp: price_csv(tmp, DAYS + "2013-01-04,10,11,9,12,100\n"), InputError,
+         r"prices.csv: column 'Close': Close outside \[Low, High\] on line\(s\) 4"),
+    Case("dates with a Z suffix", lambda tmp: price_csv(tmp, DAYS.replace("-02,", "-02T00:00:00Z,").replace("-03,", "-03T00:00:00Z,")),
+         check=lambda series: [str(day)[:10] for day in series["prices"].index] == ["2013-01-02", "2013-01-03"]),
+    Case("files that are not images are named", lambda tmp: image_folder_with_notice(tmp, {"cat/1.png": PNG, "dog/2.png": PNG,
+         "dog/notes.txt": b"x", "dog/scan.xcf": b"x"}), check=lambda notice: "skipped 2 file(s) that are not images "
+         "toolkit reads (1 .txt, 1 .xcf; such as" in notice),
+    Case("webp and tiff images are read", lambda tmp: image_folder(tmp, {"cat/1.webp": image_bytes("WEBP"),
+         "dog/2.tiff": image_bytes("TIFF")}), check=lambda loaded: loaded[0].decoded().shape == (2, 8, 8, 3)),
+    Case("a linked class folder counts each file once", lambda tmp: image_folder_with_links(tmp, same_class=True),
+         check=lambda loaded: len(loaded[0]) == 2),
+    Case("a file linked into two classes is refused", lambda tmp: image_folder_with_links(tmp, same_class=False),
+         InputError, r"kitten/1.png and .*cat/1.png are the same file, in class folders kitten and cat: an image has one class"),
     Case("a run on a one-class CSV stops before training", lambda tmp: (tmp / "one.csv").write_text(
         "text,label\ngood,pos\nfine,pos\n") and toolkit.run(
         "sentiment", CONFIGS / "sentiment_smoke.yaml", ["data.source=csv", f"data.csv_path={tmp / 'one.csv'}"],
@@ -335,6 +386,17 @@ API_CASES = [
     Case("a DataFrame of texts", predict("sentiment", pd.DataFrame({"text": ["good"]})), TypeError,
          r"got a DataFrame. Pass one column, such as frame\['text'\]"),
     Case("numbers among texts", predict("sentiment", ["good", 2]), TypeError, rf"texts\[1\]: {TEXT_TYPES}; got int \(2\)"),
+    *(Case(f"a text of {name} only", predict("sentiment", ["good film", text]), InputError,
+           r"text: a text needs at least one word .*; texts without one at rows 1\.")
+      for name, text in WORDLESS.items()),
+    Case("a window with a high below its low", predict("stock", np.where(
+        np.arange(55).reshape(1, 11, 5) % 5 == 1, 0.5, 1.0)), InputError, r"window\(s\) 0 hold a high below its low"),
+    Case("a DataFrame with a close above its high", predict("stock", yahoo_rows(changes=changed(Close__10=1e6))), InputError,
+         r"predict: DataFrame: column 'Close': Close outside \[Low, High\] on row\(s\) 10"),
+    Case("evaluate on a CSV with a wordless review", lambda tasks: (tasks["sentiment"].run_dir.parent / "wordless.csv")
+         .write_text("text,label\ngood,positive\n'?',negative\n") and tasks["sentiment"].trained_run.evaluate(
+             tasks["sentiment"].run_dir.parent / "wordless.csv"), InputError,
+         r"wordless.csv: column 'text': no word to read .* on line\(s\) 3"),
     Case("an empty text", predict("sentiment", ["good", "  "]), InputError,
          r"text: a text needs at least one word \(a letter or digit; whitespace, markup and punctuation alone have "
          r"none\); texts without one at rows 1\."),
@@ -452,6 +514,13 @@ SAVED_MODEL_CASES = {
     "no strings": ("sentiment", "tf.constant([], tf.string)", 0),
     "a blank text": ("sentiment", "tf.constant(['good', ' '])",
                      r"text: a text needs at least one word \(a letter or digit; .*\); texts without one at rows\] \[1\]"),
+    "texts with nothing to read": ("sentiment", f"tf.constant(['good', *{list(WORDLESS.values())!r}])",
+                                   r"texts without one at rows\] \[1 2 3 4 5\.\.\.\]"),
+    "a batch over serving.max_batch": ("image_classification", "tf.zeros([1025, 8, 8], tf.uint8)",
+                                       r"images: this model serves at most 1024 inputs per call \(serving.max_batch\)"),
+    "a window with a close above its high": ("stock", "tf.concat([tf.ones([1, 11, 5]), tf.ones([1, 11, 5]) * "
+                                             "[[[1.0, 1.0, 1.0, 2.0, 1.0]]]], 0)",
+                                             r"a high must be at least its low.*windows at fault\] \[1\]"),
     "images with a channel axis of 1": ("image_classification", "tf.zeros([3, 8, 8, 1], tf.uint8)", 3),
     "images of another height": ("image_classification", "tf.zeros([2, 9, 8], tf.uint8)",
                                  r"images: expected uint8 images of shape \[batch, 8, 8\] or \[batch, 8, 8, 1\], "
@@ -634,3 +703,54 @@ def test_the_command_is_quiet_by_default_and_verbose_on_request():
     verbose = toolkit_command("--verbose", "describe", "stock")
     assert verbose.returncode == 0 and "walk_forward_folds" in verbose.stdout
     assert "oneDNN" in verbose.stderr or "cpu_feature_guard" in verbose.stderr
+
+
+
+# The command line's hardening: texts that are files, wordless texts, a full disk, and commands that import no TensorFlow.
+
+
+def test_predict_refuses_a_file_given_as_a_text_and_reads_its_lines_with_lines(tasks, tmp_path, capsys):
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text("A fine film.\nDull.\n")
+    run_dir = str(tasks["sentiment"].run_dir)
+    assert main(["predict", run_dir, str(reviews)]) == 2
+    error = capsys.readouterr().err
+    assert "is a file, but this sentiment run takes texts as arguments" in error and f"--lines {reviews}" in error
+    assert main(["predict", run_dir, "--lines", str(reviews)]) == 0
+    assert [json.loads(line)["input"] for line in capsys.readouterr().out.splitlines()] == ["A fine film.", "Dull."]
+
+
+@pytest.mark.parametrize("text", list(WORDLESS.values()), ids=list(WORDLESS))
+def test_predict_refuses_a_text_with_nothing_to_read_in_one_line(text, tasks, capsys):
+    assert main(["predict", str(tasks["sentiment"].run_dir), "good film", text]) == 2
+    error = capsys.readouterr().err
+    assert "a text needs at least one word" in error and len(error.strip().splitlines()) == 1
+
+
+def test_a_full_disk_while_writing_a_run_is_one_line(tmp_path, capsys, monkeypatch):
+    def full_disk(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, f"{tmp_path}/saved_model.pb.tmp; No space left on device")
+
+    monkeypatch.setattr(run_directory.RunSlot, "write", full_disk)
+    status = main(["run", "stock", "--config", str(CONFIGS / "stock_smoke.yaml"), "--set", "trainer.epochs=1",
+                   "data.walk_forward_folds=0", "data.tickers=[IBM]", "--output-dir", str(tmp_path)])
+    error = capsys.readouterr().err
+    assert status == 2 and len(error.strip().splitlines()) == 1, error
+    assert "No space left on device (a full or read-only disk: nothing finished was replaced" in error
+
+
+@pytest.mark.slow
+def test_help_list_and_a_cached_describe_import_no_tensorflow(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    assert subprocess.run([sys.executable, "-m", "toolkit_cli", "describe", "stock"], env=env, capture_output=True).returncode == 0
+    checked = subprocess.run([sys.executable, "-c", """
+import contextlib, io, sys
+import toolkit_cli
+for argv in (["list"], ["describe", "stock"], ["--help"]):
+    with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):
+        toolkit_cli.main(argv)
+    assert out.getvalue(), argv
+print(sorted(name for name in ("tensorflow", "keras", "toolkit") if name in sys.modules))
+"""], env=env, capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert checked.stdout.strip().splitlines()[-1] == "[]"

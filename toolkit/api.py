@@ -13,10 +13,10 @@ from pathlib import Path
 import keras
 
 from toolkit import config as config_lib
-from toolkit import distribution, run_directory, training
+from toolkit import distribution, progress, run_directory, training
 from toolkit.distribution import SINGLE_PROCESS, WorkerRole
 from toolkit.errors import InputError
-from toolkit.evaluation.folds import summarize_folds
+from toolkit.evaluation.folds import describe_fold, summarize_folds
 from toolkit.evaluation.plots import plot_learning_curves
 from toolkit.recipes.pipeline import WalkForwardEvaluation
 from toolkit.registry import get_pipeline
@@ -132,16 +132,21 @@ def run(
                 run_directory.claim(run_dir) if role.is_chief else run_directory.worker_slot(run_dir, role.name)
             )
             keras.utils.set_random_seed(config.trainer.seed)
-            data = pipeline.load_data(config)
+            with progress.step(f"{name}: loading the data"):
+                data = pipeline.load_data(config)
             fingerprint = data.fingerprint()
             work = slot.work(name, config, fingerprint, fresh)
         except Exception:
             distribution.start_together(strategy, None)
             raise
         distribution.start_together(strategy, json.dumps([config_lib.to_dict(config), fingerprint], sort_keys=True))
-        trained, history, fit_seconds = _train(pipeline, config, data, work, strategy, callbacks)
+        with progress.step(f"{name}: training"):
+            trained, history, fit_seconds = _train(pipeline, config, data, work, strategy, callbacks)
         folds = pipeline.walk_forward_folds(config) if isinstance(pipeline, WalkForwardEvaluation) else []
-        fold_metrics = [_train_fold(pipeline, config, fold, work.fold(index), strategy, role) for index, fold in enumerate(folds)]
+        fold_metrics = [
+            _walk_forward_fold(pipeline, config, fold, (index, len(folds)), work, strategy, role, trained, fingerprint)
+            for index, fold in enumerate(folds)
+        ]
         distributed = distribution.describe(config.trainer.distribution, strategy, role)
         if role.workers > 1:
             distributed["weights_checksum"] = distribution.weights_checksum(trained.model)
@@ -149,14 +154,16 @@ def run(
             distribution.wait_for_every_worker(strategy)
             return RunResult(trained, {"distribution": distributed}, history, run_dir, time.perf_counter() - started, role)
 
-        metrics = pipeline.evaluate_run(trained, data, work.plots)
+        with progress.step(f"{name}: evaluating, beside the baseline"):
+            metrics = pipeline.evaluate_run(trained, data, work.plots)
         if fold_metrics:
             metrics["walk_forward"] = summarize_folds(fold_metrics)
         plot_learning_curves(history, work.plots / "learning_curves.png")
         metrics["epochs_trained"] = training.epochs_trained(trained.model, history)
         metrics["fit_seconds"] = round(fit_seconds, 1)
         metrics["distribution"] = distributed
-        slot.write(name, config, trained.model, metrics, work, started=started)
+        with progress.step(f"{name}: writing the run to {run_dir}"):
+            slot.write(name, config, trained.model, metrics, work, started=started)
     distribution.wait_for_every_worker(strategy)
     trained.source = run_dir
     return RunResult(trained, metrics, history, run_dir, time.perf_counter() - started, role)
@@ -187,11 +194,22 @@ def _train(pipeline, config, data, work: TrainingFiles, strategy, callbacks=None
     return TrainedRun(pipeline, config, model), history, fit_seconds
 
 
-def _train_fold(pipeline, config, fold, work: TrainingFiles, strategy, role) -> dict | None:
-    """Trains a fresh model on a walk-forward fold; the chief also evaluates it on the fold's test split."""
-    keras.utils.set_random_seed(config.trainer.seed)
-    trained, _, _ = _train(pipeline, config, fold, work, strategy)
-    return pipeline.evaluate(trained, fold.test) if role.is_chief else None
+def _walk_forward_fold(
+    pipeline, config, fold, position: tuple[int, int], work: TrainingFiles, strategy, role, trained, fingerprint
+) -> dict | None:
+    """A walk-forward fold's test metrics, labelled: from a fresh model trained on it, or from the run's own model.
+
+    The last fold is the run's own split: its model is not trained twice.
+    The chief alone evaluates; other workers return `None`.
+    """
+    index, count = position
+    own_split = fold.fingerprint() == fingerprint
+    label = describe_fold(index, count, fold.test, own_split)
+    with progress.step(f"{pipeline.name}: walk-forward fold {label['fold']}, testing {label['test_period']}"):
+        if not own_split:
+            keras.utils.set_random_seed(config.trainer.seed)
+            trained, _, _ = _train(pipeline, config, fold, work.fold(index), strategy)
+        return {**label, **pipeline.evaluate(trained, fold.test)} if role.is_chief else None
 
 
 def load(run_dir: str | Path) -> TrainedRun:

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import errno
+import logging
 import os
+import re
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from toolkit import api, local_cluster, run_directory, strict_json, training
+from toolkit import api, local_cluster, progress, run_directory, strict_json, training
 from toolkit import config as config_lib
 from toolkit.errors import InputError, InputTypeError, Notice
 from toolkit.registry import get_pipeline, pipeline_names
 
 
-def run_command(args: argparse.Namespace, quiet: bool = False) -> int:
+def run_command(args: argparse.Namespace, quiet: bool = False, progress: bool = False) -> int:
     """Runs a command `toolkit_cli` parsed; returns the exit status: 0, or 2 for a user's mistake.
 
     A user's mistake (an `InputError`, or a file that cannot be read or
@@ -31,8 +35,10 @@ def run_command(args: argparse.Namespace, quiet: bool = False) -> int:
         args: The parsed arguments.
         quiet: Hide TensorFlow's Python logging and the warnings of TensorFlow
             and Keras (the `toolkit` command sets it unless `--verbose`).
+        progress: Print what long steps are doing to standard error (see
+            `toolkit.progress`), as the `toolkit` command does.
     """
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _progress_on_standard_error(progress):
         warnings.showwarning = _show_warning
         if quiet and not args.verbose:
             _quiet_tensorflow()
@@ -57,10 +63,17 @@ def run_command(args: argparse.Namespace, quiet: bool = False) -> int:
             # A file the user named, or a folder they gave us, that is missing or cannot be read or written.
             where = f"{error.filename}: " if error.filename else ""
             return _user_error(args.command, f"{where}{error.strerror or error}")
-        except OSError as error:
-            if error.errno not in _FULL_OR_READ_ONLY:
+        except (OSError, tf.errors.OpError) as error:
+            # A full or read-only disk, as the OS, h5py or TensorFlow's file writer reports it.
+            message = str(error)
+            if getattr(error, "errno", None) in _FULL_OR_READ_ONLY:
+                message = f"{error.filename}: {error.strerror}"
+            elif not _FULL_OR_READ_ONLY_TEXT.search(message):
                 raise
-            return _user_error(args.command, f"{error.filename}: {error.strerror}")
+            return _user_error(
+                args.command, f"{message.strip().splitlines()[-1]} (a full or read-only disk: nothing finished was "
+                "replaced; free some space, or write elsewhere, and run the command again)"
+            )
 
 
 def end_at_once_in_a_cluster(status: int) -> None:
@@ -83,6 +96,27 @@ def end_at_once_in_a_cluster(status: int) -> None:
 _PEER_LOST = (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.AbortedError)
 _USERS_FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 _FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
+_FULL_OR_READ_ONLY_TEXT = re.compile("|".join(map(re.escape, (os.strerror(code) for code in _FULL_OR_READ_ONLY))))
+
+
+@contextlib.contextmanager
+def _progress_on_standard_error(enabled: bool) -> Iterator[None]:
+    """Prints `toolkit.progress` lines as `toolkit: ...` on standard error while a command runs, if `enabled`."""
+    if not enabled:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("toolkit: %(message)s"))
+    level, propagate = progress.LOGGER.level, progress.LOGGER.propagate
+    progress.LOGGER.addHandler(handler)
+    progress.LOGGER.setLevel(logging.INFO)
+    progress.LOGGER.propagate = False  # once, here, whatever handlers TensorFlow gives the root logger
+    try:
+        yield
+    finally:
+        progress.LOGGER.removeHandler(handler)
+        progress.LOGGER.setLevel(level)
+        progress.LOGGER.propagate = propagate
 
 
 def _user_error(command: str, message: str) -> int:
@@ -146,11 +180,34 @@ def _run_local_workers(args) -> int:
 
 
 def _predict(args) -> int:
-    outputs = api.load(args.run_dir).predict(args.inputs)
-    for index, raw in enumerate(args.inputs):  # one output row per input: a text, a one-ticker CSV or an image file
+    trained = api.load(args.run_dir)
+    texts = trained.model.raw_input_spec().dtype == tf.string
+    inputs = _lines(args.lines, texts) if args.lines is not None else args.inputs
+    if args.lines is not None and args.inputs:
+        raise InputError("predict: give inputs as arguments or with --lines FILE, not both.")
+    if not inputs:
+        raise InputError("predict: no inputs; give them as arguments, or with --lines FILE for texts.")
+    for raw in inputs if texts and args.lines is None else ():
+        if Path(raw).is_file():
+            raise InputError(
+                f"predict: {raw!r} is a file, but this {trained.pipeline.name} run takes texts as arguments, and would "
+                f"read the name as a text. To predict each line of the file, use --lines {raw}."
+            )
+    outputs = trained.predict(inputs)
+    for index, raw in enumerate(inputs):  # one output row per input: a text, a one-ticker CSV or an image file
         row = {name: _jsonable(values[index]) for name, values in outputs.items()}
         print(strict_json.dumps({"input": raw, **row}))
     return 0
+
+
+def _lines(path: Path, texts: bool) -> list[str]:
+    """The lines of a UTF-8 text file, as inputs: one text each (blank lines kept, so that each is named if refused)."""
+    if not texts:
+        raise InputError(f"predict --lines {path}: this run does not take texts; give its inputs as arguments.")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}).") from None
 
 
 def _evaluate(args) -> int:
@@ -189,8 +246,13 @@ def _list(args) -> int:
 
 
 def _describe(args) -> int:
-    print(config_lib.describe(get_pipeline(args.name).config_class))
+    print(description(args.name), end="")
     return 0
+
+
+def description(name: str) -> str:
+    """What `toolkit describe NAME` prints: every key of the pipeline's config, its type, default and meaning."""
+    return config_lib.describe(get_pipeline(name).config_class) + "\n"
 
 
 _COMMANDS = {

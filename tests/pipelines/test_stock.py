@@ -57,6 +57,15 @@ def test_walk_forward_folds_report_mean_and_spread(trained):
     assert walk_forward["std"]["headline.skill_vs_persistence"] == pytest.approx(np.std(skills))
 
 
+def test_walk_forward_folds_are_labelled_and_the_last_one_is_the_runs_own_model_not_trained_twice(trained):
+    folds = trained.metrics["walk_forward"]["folds"]
+    assert [fold["fold"] for fold in folds] == ["1 of 2", "2 of 2"]
+    assert folds[0]["model"].startswith("a fresh one") and folds[1]["model"].startswith("the run's own")
+    first, last = (fold["test_period"].split(" to ") for fold in folds)
+    assert first[1] < last[0], "each fold tests a later period"
+    assert folds[1]["headline"] == trained.metrics["test"]["headline"]
+
+
 def test_run_directory_has_forecast_plots_and_the_loaded_model_keeps_the_baseline(trained):
     for name in ("plots/forecast_IBM.png", "plots/forecast_MSFT.png", "plots/learning_curves.png", "serving/saved_model.pb"):
         assert (trained.run_dir / name).is_file(), name

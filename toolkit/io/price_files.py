@@ -71,6 +71,7 @@ def _checked_yahoo_rows(
     frame["Date"] = _checked_dates(frame["Date"], source, "Date", date_format, date_hint)
     value_columns = [c for c in (*_REQUIRED_COLUMNS[1:], "Adj Close") if c in frame.columns]
     frame[value_columns] = _checked_values(frame[value_columns], source, volume="Volume")
+    _check_ranges(frame, source, "High", "Low", "Close")
     keys = [ticker_column, "Date"] if ticker_column else ["Date"]
     reject_rows(source, "Date", frame.duplicated(keys, keep="first"), "duplicate date" + (" for its ticker" if ticker_column else ""))
     groups = frame.groupby(ticker_column, sort=True) if ticker_column else [(name, frame)]
@@ -86,7 +87,15 @@ def _checked_dates(dates: pd.Series, source: str | Path, column: str, date_forma
         parsed = pd.to_datetime(dates, format=date_format or "ISO8601", errors="coerce")
     layout = f" with data.date_format {date_format!r}" if date_format else ""
     reject_rows(source, column, parsed.isna(), f"missing or unreadable date{layout}", "" if date_format else hint)
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):  # such as 2013-01-31T00:00:00Z: the day in UTC, as a plain date
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed
+
+
+def _check_ranges(frame: pd.DataFrame, source: str | Path, high: str, low: str, close: str) -> None:
+    """Refuses rows whose high is below their low, or whose close is outside [low, high], naming them."""
+    reject_rows(source, high, frame[high] < frame[low], f"{high} below {low}")
+    reject_rows(source, close, (frame[close] < frame[low]) | (frame[close] > frame[high]), f"{close} outside [{low}, {high}]")
 
 
 def _checked_values(values: pd.DataFrame, source: str | Path, volume: str) -> pd.DataFrame:
@@ -119,6 +128,7 @@ def as_price_frame(frame: pd.DataFrame, source: str = "DataFrame") -> pd.DataFra
     """
     if all(column in frame.columns for column in RAW_FEATURES):
         checked = _checked_values(frame[list(RAW_FEATURES)], source, volume="volume")
+        _check_ranges(checked, source, "high", "low", "close")
         if isinstance(frame.index, pd.DatetimeIndex):
             dates = pd.Series(frame.index, index=frame.index)
             reject_rows(source, "index", dates.isna(), "missing date")
@@ -133,7 +143,9 @@ def as_price_frame(frame: pd.DataFrame, source: str = "DataFrame") -> pd.DataFra
         )
     if "Date" not in frame.columns:
         value_columns = [c for c in (*_REQUIRED_COLUMNS[1:], "Adj Close") if c in frame.columns]
-        return _adjusted(_checked_values(frame[value_columns], source, volume="Volume"))
+        checked = _checked_values(frame[value_columns], source, volume="Volume")
+        _check_ranges(checked, source, "High", "Low", "Close")
+        return _adjusted(checked)
     series = _checked_yahoo_rows(frame, source, None, _FRAME_DATE_HINT, name="series")
     if len(series) != 1:
         raise InputError(f"{source}: holds {len(series)} tickers ({', '.join(series)}); give one series at a time.")

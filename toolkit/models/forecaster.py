@@ -123,7 +123,15 @@ class PriceForecaster(TaskModel):
              invalid],
             summarize=5,
         )
-        with tf.control_dependencies([check]):
+        high, low, close = (windows[..., self.raw_features.index(name)] for name in ("high", "low", "close"))
+        inconsistent = tf.where(tf.reduce_any((high < low) | (close < low) | (close > high), axis=1))[:, 0]
+        ordered = tf.debugging.Assert(
+            tf.equal(tf.size(inconsistent), 0),
+            ["windows: a high must be at least its low, and a close within [low, high], every day; windows at fault",
+             inconsistent],
+            summarize=5,
+        )
+        with tf.control_dependencies([check, ordered]):
             return tf.identity(windows)
 
     def serving_outputs(self, raw_inputs: tf.Tensor) -> dict[str, tf.Tensor]:

@@ -144,6 +144,9 @@ def as_window_batch(raw_inputs, window: int) -> np.ndarray:
     prices = values[..., [RAW_FEATURES.index(name) for name in ("open", "high", "low", "close")]]
     _reject_windows((prices <= 0).any(axis=(1, 2)), "prices that are not positive")
     _reject_windows((values[..., RAW_FEATURES.index("volume")] < 0).any(axis=1), "a negative volume")
+    high, low, close = (values[..., RAW_FEATURES.index(name)] for name in ("high", "low", "close"))
+    _reject_windows((high < low).any(axis=1), "a high below its low")
+    _reject_windows(((close < low) | (close > high)).any(axis=1), "a close outside [low, high]")
     return values
 
 

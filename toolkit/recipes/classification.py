@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from toolkit import progress
 from toolkit.baselines.classical import ClassicalBaseline, FittedBaseline
 from toolkit.data.labels import class_ids
 from toolkit.data.splits import DataSplits, Split, inputs_and_targets
@@ -41,7 +42,8 @@ class ClassifierPipeline(Pipeline):
 
     def evaluate_run(self, trained, data: DataSplits, plots_dir: Path | None = None) -> dict:
         """Each held-out split's metrics, with the baseline fitted on `data.train` beside the network under `baseline`."""
-        baseline = self.baseline().fit(data.train, data.validation)
+        with progress.step(f"{self.name}: fitting the classical baseline on the training split"):
+            baseline = self.baseline().fit(data.train, data.validation)
         return {
             name: self.evaluate(trained, split, plots_dir, plot_prefix(name), baseline)
             for name, split in data.held_out().items()

@@ -211,7 +211,9 @@ def _lines(path: Path, texts: bool) -> list[str]:
 
 
 def _evaluate(args) -> int:
-    metrics = api.load(args.run_dir).evaluate(args.data)
+    trained = api.load(args.run_dir)
+    with progress.step(f"evaluating {args.run_dir} on {args.data or 'its own test split'}"):
+        metrics = trained.evaluate(args.data)
     print(strict_json.dumps(metrics, indent=2))
     return 0
 
@@ -229,7 +231,9 @@ def _fine_tune(args) -> int:
         "epochs_trained": training.epochs_trained(trained.model, history),
         "history": history,
     }
-    print(f"Fine-tuned run written to {trained.export(args.output, metrics={'fine_tune': record})}.")
+    with progress.step(f"writing the fine-tuned run to {args.output}"):
+        written = trained.export(args.output, metrics={"fine_tune": record})
+    print(f"Fine-tuned run written to {written}.")
     return 0
 
 

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from toolkit.errors import TrainingDivergedError
 from toolkit.models.task import FitPlan, TaskModel
 
 
@@ -138,6 +139,11 @@ def choose_branch_weights(classifier: Classifier, validation_data: tf.data.Datas
         loss = -np.mean(log_softmax[np.arange(len(targets)), targets])
         if loss < best_loss:
             best_loss, best = loss, weights
+    if best is None:
+        raise TrainingDivergedError(
+            "the branches' validation probabilities are not finite numbers, so no branch weights can be chosen on "
+            "them: a branch's training diverged. Lower trainer.learning_rate, or set trainer.clipnorm."
+        )
     classifier.head.branch_weights.assign(best.astype("float32"))
     return classifier.head.weights_by_branch()
 

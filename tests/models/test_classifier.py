@@ -68,3 +68,15 @@ def test_a_grid_step_that_is_not_a_fraction_of_one_is_refused():
     for step in (0.3, 0.0, 2.0):
         with pytest.raises(ValueError, match=rf"step: expected a fraction of 1 such as 0.05 or 0.1, got {step}"):
             choose_branch_weights(two_branch_classifier(), validation_data(), step=step)
+
+
+def test_branch_weights_on_non_finite_validation_probabilities_are_refused_with_advice():
+    from toolkit.errors import TrainingDivergedError
+
+    classifier = two_branch_classifier()
+    for weight in classifier.head.branch_logits[0].weights:
+        weight.assign(np.full(weight.shape, np.nan, "float32"))
+    for weight in classifier.head.branch_logits[1].weights:
+        weight.assign(np.full(weight.shape, np.nan, "float32"))
+    with pytest.raises(TrainingDivergedError, match="no branch weights can be chosen on them: a branch's training diverged"):
+        choose_branch_weights(classifier, validation_data())

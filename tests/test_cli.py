@@ -4,28 +4,72 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
+from PIL import Image
 
+from tests.fixtures import releases
 from toolkit_cli import run as main
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "sentiment_smoke.yaml"
 
 
+PIPELINES = ["captioning", "image_classification", "sentiment", "stock", "text_generation"]
+
+
 def test_list_prints_the_pipelines(capsys):
     assert main(["list"]) == 0
-    assert "sentiment" in capsys.readouterr().out.split()
+    assert capsys.readouterr().out.split() == PIPELINES
 
 
-def test_describe_documents_the_config(capsys):
-    assert main(["describe", "sentiment"]) == 0
-    assert "learning_rate (float, default 0.002): Learning rate." in capsys.readouterr().out
+@pytest.mark.parametrize("name", PIPELINES)
+def test_describe_documents_every_key_of_each_pipeline(name, capsys):
+    assert main(["describe", name]) == 0
+    described = capsys.readouterr().out
+    assert "learning_rate (float, default " in described and "serving:" in described and "max_batch (" in described
+
+
+def cli_inputs(name: str, inputs: np.ndarray, folder: Path) -> list[str]:
+    """A recorded run's inputs as the command line takes them: texts, image files, or one-ticker price CSVs."""
+    if inputs.dtype.kind == "U":
+        return [str(text) for text in inputs]
+    paths = []
+    for index, example in enumerate(inputs):
+        if name == "stock":
+            path = folder / f"window{index}.csv"
+            days = pd.date_range("2020-01-01", periods=len(example), freq="D")
+            frame = pd.DataFrame(example, columns=["Open", "High", "Low", "Close", "Volume"]).assign(Date=days)
+            frame.to_csv(path, index=False)
+        else:
+            path = folder / f"image{index}.png"
+            Image.fromarray(example).save(path)
+        paths.append(str(path))
+    return paths
+
+
+@pytest.mark.parametrize("name", PIPELINES)
+def test_predict_answers_as_each_pipelines_recorded_run_did(name, tmp_path, capsys):
+    recorded = releases.LATEST / name
+    run_dir = shutil.copytree(recorded / "run", tmp_path / "run")
+    inputs = cli_inputs(name, np.load(recorded / "inputs.npy"), tmp_path)
+    assert main(["predict", str(run_dir), *inputs]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    answers = np.load(recorded / "answers.npz")
+    first = "label" if "label" in answers.files else "caption" if "caption" in answers.files else "text" if name == "text_generation" else "prices"
+    expected, got = answers[first], [row[first] for row in rows]
+    if first == "prices":
+        np.testing.assert_allclose(got, expected, rtol=1e-4)
+    else:
+        assert got == [str(value) for value in expected]
 
 
 def test_unknown_pipeline_and_bad_override_exit_2_with_the_reason(capsys):
@@ -44,6 +88,7 @@ def toolkit_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "toolkit_cli", *args]
 
 
+@pytest.mark.slow
 def test_run_predict_evaluate_and_fine_tune_from_the_shell(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     subprocess.run(
@@ -76,6 +121,7 @@ def test_run_predict_evaluate_and_fine_tune_from_the_shell(tmp_path):
     assert len(record["history"]["recurrent_loss"]) == len(record["history"]["ngram_bag_loss"]) == 1
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_epoch_when_started_again_as_it_was(tmp_path):
     def run_command(*overrides: str) -> list[str]:
         return toolkit_command(

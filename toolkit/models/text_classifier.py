@@ -15,11 +15,11 @@ from toolkit.layers import MaxAndMeanPooling1D
 from toolkit.models.classifier import BranchEnsembleHead, Classifier, softmax_head
 from toolkit.models.raw_inputs import as_text_array
 from toolkit.models.recurrent import RecurrentConfig, recurrent_stack
+from toolkit.preprocessing.batch_checks import checked_text_lengths
 from toolkit.preprocessing.text import (
     TextFeatures,
     TextToTokenIds,
     has_word,
-    text_lengths,
     text_vectorizer,
     wordless_rows,
 )
@@ -159,19 +159,7 @@ class TextClassifier(Classifier):
 
     def checked_size(self, raw_inputs: tf.Tensor) -> tf.Tensor:
         """Rows, as every task model checks them, and the characters of each text against `serving.max_characters`."""
-        texts = super().checked_size(raw_inputs)
-        max_characters = self.limits.get("max_characters")
-        if max_characters is None:
-            return texts
-        too_long = tf.where(tf.reshape(text_lengths(texts), [-1]) > max_characters)[:, 0]
-        check = tf.debugging.Assert(
-            tf.equal(tf.size(too_long), 0),
-            [f"text: at most {max_characters} characters per text (serving.max_characters); longer texts at rows",
-             too_long],
-            summarize=5,
-        )
-        with tf.control_dependencies([check]):
-            return tf.identity(texts)
+        return checked_text_lengths(super().checked_size(raw_inputs), self.limits.get("max_characters"), "text")
 
     def checked_inputs(self, raw_inputs: tf.Tensor) -> tf.Tensor:
         """A batch of strings, each with a word to read (`has_word`): a text without one has no prediction."""

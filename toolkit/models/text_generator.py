@@ -19,7 +19,7 @@ from toolkit.io.text_files import DOCUMENT_SEPARATOR
 from toolkit.layers import LSTM
 from toolkit.models.task import TaskModel
 from toolkit.models.token_step import TokenStep
-from toolkit.preprocessing.text import text_lengths
+from toolkit.preprocessing.batch_checks import checked_text_lengths
 
 # Padding and the one id of every character outside the vocabulary are never generated.
 _NEVER_GENERATED = (0, 1)
@@ -180,19 +180,7 @@ class TextGenerator(TaskModel):
 
     def checked_size(self, raw_inputs: tf.Tensor) -> tf.Tensor:
         """Rows, as every task model checks them, and the characters of each prompt against `serving.max_characters`."""
-        prompts = super().checked_size(raw_inputs)
-        max_characters = self.limits.get("max_characters")
-        if max_characters is None:
-            return prompts
-        too_long = tf.where(tf.reshape(text_lengths(prompts), [-1]) > max_characters)[:, 0]
-        check = tf.debugging.Assert(
-            tf.equal(tf.size(too_long), 0),
-            [f"prompt: at most {max_characters} characters per prompt (serving.max_characters); longer prompts at rows",
-             too_long],
-            summarize=5,
-        )
-        with tf.control_dependencies([check]):
-            return tf.identity(prompts)
+        return checked_text_lengths(super().checked_size(raw_inputs), self.limits.get("max_characters"), "prompt")
 
     def _generated(self, prompts, length, temperature, top_k, seed) -> dict[str, tf.Tensor]:
         most = min(MAX_GENERATED, self.limits.get("max_generate_length", MAX_GENERATED))

@@ -71,3 +71,25 @@ def checked_image_batch(images: tf.Tensor, image_shape: list[int] | tuple[int, .
     spec = tf.TensorSpec([None, *image_shape], tf.uint8, name="images")
     also = f" or [batch, {', '.join(map(str, image_shape))}, 1]" if len(image_shape) == 2 else ""
     return checked_batch(images, spec, "uint8 images", also, found=given_shape)
+
+
+def checked_text_lengths(texts: tf.Tensor, max_characters: int | None, name: str) -> tf.Tensor:
+    """`texts` after asserting that none has more than `max_characters` characters (`serving.max_characters`).
+
+    Args:
+        texts: A batch of strings, of any rank.
+        max_characters: The most characters (Unicode code points) a text may have; `None`: no limit.
+        name: What a text is called in the message, such as `"text"` or `"prompt"`.
+    """
+    if max_characters is None:
+        return texts
+    lengths = tf.cast(tf.strings.length(texts, unit="UTF8_CHAR"), tf.int64)
+    too_long = tf.where(tf.reshape(lengths, [-1]) > max_characters)[:, 0]
+    check = tf.debugging.Assert(
+        tf.equal(tf.size(too_long), 0),
+        [f"{name}: at most {max_characters} characters per {name} (serving.max_characters); longer {name}s at rows",
+         too_long],
+        summarize=5,
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(texts)

@@ -54,11 +54,6 @@ def wordless_rows(texts) -> np.ndarray:
     return np.flatnonzero(~has_word(tf.constant(texts, tf.string)).numpy())
 
 
-def text_lengths(texts: tf.Tensor) -> tf.Tensor:
-    """The characters (Unicode code points) of each text, int64; invalid UTF-8 counts each byte it cannot read."""
-    return tf.cast(tf.strings.length(texts, unit="UTF8_CHAR"), tf.int64)
-
-
 @keras.saving.register_keras_serializable(package="toolkit")
 class TextToTokenIds(keras.layers.Layer):
     """Raw strings to token ids, at most `max_length` per text, padded with 0 to the batch's longest.

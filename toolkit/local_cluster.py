@@ -23,6 +23,9 @@ from toolkit.errors import InputError
 
 # How long a worker asked to stop may take before it is killed.
 _STOP_SECONDS = 10
+# How long the others have to notice a failed worker in their next collective operation and stop on their own,
+# saying so, before they are asked to: TensorFlow can take tens of seconds to give up on a peer on a busy machine.
+_PEER_LOSS_SECONDS = 60
 
 
 def free_ports(count: int) -> list[int]:
@@ -89,7 +92,7 @@ def run_local_workers(arguments: Sequence[str], workers: int) -> int:
     if failed is not None:
         # The others lose their peer in the next collective operation and stop on their own, saying so;
         # those still running after a while (waiting on something else) are asked to.
-        _stop(processes, grace=_STOP_SECONDS)
+        _stop(processes, grace=_PEER_LOSS_SECONDS)
     for stream in streams:
         stream.join()
     if failed is None:

@@ -26,8 +26,13 @@ def caption_pairs(split: Split, tokenizer, batch_size: int, shuffle: bool, seed:
     if shuffle:
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         data = tf.data.Dataset.from_tensor_slices((split.inputs, starts, counts)).shuffle(len(counts), seed=seed)
-        data = data.map(
-            lambda image, start, count: (image, start + tf.random.uniform([], 0, count, dtype=start.dtype)),
+        # One seeded draw per image and epoch, paired with the images in order: the same every run, new every epoch.
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        data = tf.data.Dataset.zip(data, draws).map(
+            lambda image_start_count, draw: (
+                image_start_count[0],
+                image_start_count[1] + tf.math.floormod(draw, tf.cast(image_start_count[2], draw.dtype)),
+            ),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     else:

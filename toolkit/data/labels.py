@@ -31,8 +31,11 @@ def class_ids(labels, class_names: list[str], argument: str = "targets") -> np.n
         if unknown:
             raise InputError(f"{argument}: {unknown[0]!r} is not a class name; the classes are {classes}.")
         return np.array([index[value] for value in values], dtype="int64")
-    if not all(isinstance(value, numbers.Integral) and not isinstance(value, bool) for value in values):
-        wrong = next(value for value in values if isinstance(value, str) or not isinstance(value, numbers.Integral))
+    if not all(isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) for value in values):
+        wrong = next(
+            value for value in values
+            if isinstance(value, (str, bool, np.bool_)) or not isinstance(value, numbers.Integral)
+        )
         raise InputError(
             f"{argument}: expected class names ({classes}) or integer ids, all of one kind; found {wrong!r} "
             f"({type(wrong).__name__}) among them."

@@ -72,7 +72,10 @@ def forecast_report(split: Split, forecasts: dict[str, np.ndarray], plots_dir: P
         overall[name] = metrics
     for name in forecasts:
         if name != REFERENCE:
-            overall[name]["skill_vs_persistence"] = float(np.mean([per_ticker[t][name]["skill_vs_persistence"] for t in per_ticker]))
+            skills = [per_ticker[t][name]["skill_vs_persistence"] for t in per_ticker]
+            defined = [skill for skill in skills if skill is not None]
+            # A ticker whose close never moved in the test period gives persistence no error: no ratio to average.
+            overall[name]["skill_vs_persistence"] = float(np.mean(defined)) if defined else None
             overall[name]["p_value_vs_persistence"] = diebold_mariano_p_value(scaled_errors[name], scaled_errors[REFERENCE], horizon)
     model = overall["model"]
     return {
@@ -80,7 +83,11 @@ def forecast_report(split: Split, forecasts: dict[str, np.ndarray], plots_dir: P
         "horizon": horizon,
         "headline": {
             "skill_vs_persistence": model["skill_vs_persistence"],
-            "verdict": "The model " + skill_verdict(model["skill_vs_persistence"], model["p_value_vs_persistence"]) + ".",
+            "verdict": "The model " + (
+                skill_verdict(model["skill_vs_persistence"], model["p_value_vs_persistence"])
+                if model["skill_vs_persistence"] is not None
+                else "cannot be compared with persistence: persistence made no error (the close never moved)"
+            ) + ".",
             "per_ticker_skill": {t: per_ticker[t]["model"]["skill_vs_persistence"] for t in per_ticker},
         },
         "overall": overall,
@@ -93,7 +100,12 @@ def _compare(actual: np.ndarray, forecasts: dict[str, np.ndarray], last_close: n
     reference_errors = forecasts[REFERENCE] - actual
     for name, predicted in forecasts.items():
         if name != REFERENCE:
-            result[name]["skill_vs_persistence"] = result[name]["mae"] / result[REFERENCE]["mae"]
+            reference_mae = result[REFERENCE]["mae"]
+            if reference_mae > 0:
+                result[name]["skill_vs_persistence"] = result[name]["mae"] / reference_mae
+            else:
+                result[name]["skill_vs_persistence"] = None
+                result[name]["skill_vs_persistence_undefined"] = "persistence made no error here (a flat close)"
             result[name]["p_value_vs_persistence"] = diebold_mariano_p_value(predicted - actual, reference_errors, horizon)
     return result
 

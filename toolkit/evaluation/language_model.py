@@ -75,10 +75,14 @@ def ngram_log2_probabilities(model: KneserNeyNGrams, inputs: np.ndarray, targets
     """`log₂ P(target)` under an n-gram model, its context cut at each row's start as the network's is."""
     width = model.order - 1
     padded = np.pad(inputs, [(0, 0), (width, 0)])
-    contexts = np.stack([padded[:, offset : offset + inputs.shape[1]] for offset in range(1, width + 1)], axis=-1)
+    # Each position's last `width` characters; none for a model of single characters.
+    contexts = np.stack(
+        [padded[:, offset : offset + inputs.shape[1]] for offset in range(1, width + 1)] or [np.zeros_like(inputs)[..., :0]],
+        axis=-1,
+    )
     available = np.minimum(np.arange(1, inputs.shape[1] + 1), width)
     log2 = model.log2_probabilities(
-        contexts.reshape(-1, width), targets.reshape(-1), np.broadcast_to(available, inputs.shape).reshape(-1)
+        contexts.reshape(inputs.size, width), targets.reshape(-1), np.broadcast_to(available, inputs.shape).reshape(-1)
     )
     return log2.reshape(inputs.shape)
 

@@ -11,20 +11,26 @@ libjpeg refuses.
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from toolkit.errors import InputError, Notice
 
 # What TensorFlow's decoder reads (the types Keras' directory loader takes, and WebP), and what Pillow reads for it.
 TENSORFLOW_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 PILLOW_EXTENSIONS = (".tif", ".tiff")
+# Pillow's names of those formats, for bytes that come without a file name.
+_PILLOW_FORMATS = ("TIFF",)
 IMAGE_EXTENSIONS = TENSORFLOW_EXTENSIONS + PILLOW_EXTENSIONS
+# Formats TensorFlow decodes only in colour.
+_RGB_ONLY_FORMATS = ("BMP", "GIF", "WEBP")
 _EXIF_ORIENTATION = 0x0112
 # EXIF orientation → the transposition that turns the stored pixels upright, as `ImageOps.exif_transpose` has it.
 _UPRIGHT = {
@@ -42,11 +48,11 @@ class ImageFileError(InputError):
     """A file that cannot be read as an image, or is larger than allowed; the message names it and why.
 
     Attributes:
-        path: The file.
+        path: The file, or what the bytes of an image in memory are.
         reason: Why, in a few words.
     """
 
-    def __init__(self, path: Path, reason: str):
+    def __init__(self, path: Path | str, reason: str):
         super().__init__(f"{path}: {reason}.")
         self.path = path
         self.reason = reason
@@ -102,24 +108,62 @@ def decode_image_file(path: str | Path, channels: int, max_pixels: int | None = 
         ImageFileError: Naming the file and the reason: not an image, damaged, or too large.
     """
     path = Path(path)
-    pixels, orientation, mode = None, 1, None
+    pillow_only = path.suffix.lower() in PILLOW_EXTENSIONS
+    return _decoded(path, path, pillow_only, lambda: tf.io.read_file(str(path)), channels, max_pixels)
+
+
+def decode_image_bytes(contents: bytes, name: str, channels: int, max_pixels: int | None = None) -> np.ndarray:
+    """The image in a file's bytes held in memory (an upload, say), decoded as `decode_image_file` decodes a file.
+
+    Nothing is written to disk. The formats only Pillow reads (TIFF) are
+    told by the header, as there is no file name.
+
+    Args:
+        contents: The bytes of an image file of a format in `IMAGE_EXTENSIONS`.
+        name: What the bytes are, for messages, such as `"images: instance 0"`.
+        channels: 1 (grayscale) or 3 (RGB); 0 keeps the image's own.
+        max_pixels: Refuse an image of more pixels than this, from its header; `None`: no limit.
+
+    Raises:
+        ImageFileError: Naming `name` and the reason: not an image, damaged, or too large.
+    """
+    return _decoded(io.BytesIO(contents), name, None, lambda: tf.constant(contents), channels, max_pixels)
+
+
+def _decoded(
+    source: Path | io.BytesIO,
+    name: Path | str,
+    pillow_only: bool | None,
+    contents: Callable[[], tf.Tensor],
+    channels: int,
+    max_pixels: int | None,
+) -> np.ndarray:
+    """The image in `source`, upright: Pillow reads its header, then TensorFlow's decoder (or Pillow's) its pixels.
+
+    `pillow_only` says whether only Pillow reads it (from a file name's
+    suffix); `None` leaves it to the header's format.
+    """
+    pixels, orientation, mode, file_format = None, 1, None, None
     try:
-        with Image.open(path) as header:
-            mode, orientation = header.mode, header.getexif().get(_EXIF_ORIENTATION, 1)
-            _check_pixels(path, header.width, header.height, max_pixels)
-            if path.suffix.lower() in PILLOW_EXTENSIONS:
-                pixels = _pillow_pixels(header, channels)
+        with Image.open(source) as header:
+            _check_pixels(name, header.width, header.height, max_pixels)
+            mode, file_format = header.mode, header.format
+            if pillow_only or (pillow_only is None and header.format in _PILLOW_FORMATS):
+                # Pillow turns what it reads upright itself (a TIFF's orientation, say), exactly once.
+                return _pillow_pixels(ImageOps.exif_transpose(header), channels)
+            orientation = header.getexif().get(_EXIF_ORIENTATION, 1)
+    except Image.DecompressionBombError as error:
+        raise ImageFileError(name, f"more pixels than Pillow reads safely ({_reason(error)}); it was not decoded") from None
     except (UnidentifiedImageError, OSError) as error:
-        if path.suffix.lower() in PILLOW_EXTENSIONS:
-            raise ImageFileError(path, f"cannot be decoded as an image ({_reason(error)})") from None
+        if pillow_only:
+            raise ImageFileError(name, f"cannot be decoded as an image ({_reason(error)})") from None
         # TensorFlow's decoder says best why a file it should read is not an image (or reads one Pillow cannot).
-    if pixels is None:
-        pixels = _tensorflow_pixels(path, channels, mode)
-        _check_pixels(path, pixels.shape[1], pixels.shape[0], max_pixels)
+    pixels = _tensorflow_pixels(name, contents, channels, mode, file_format)
+    _check_pixels(name, pixels.shape[1], pixels.shape[0], max_pixels)
     return _upright(pixels, orientation)
 
 
-def _check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
+def _check_pixels(path: Path | str, width: int, height: int, max_pixels: int | None) -> None:
     if max_pixels is not None and width * height > max_pixels:
         raise ImageFileError(
             path, f"{width}x{height} pixels, more than the {max_pixels} this model reads from a file "
@@ -142,15 +186,17 @@ def _pillow_pixels(image: Image.Image, channels: int) -> np.ndarray:
     return pixels[..., None] if pixels.ndim == 2 else pixels
 
 
-def _tensorflow_pixels(path: Path, channels: int, mode: str) -> np.ndarray:
-    """A file decoded by TensorFlow's decoder, the one Keras' directory loader uses."""
+def _tensorflow_pixels(
+    name: Path | str, contents: Callable[[], tf.Tensor], channels: int, mode: str | None, file_format: str | None
+) -> np.ndarray:
+    """An image decoded by TensorFlow's decoder, the one Keras' directory loader uses, from what `contents` reads."""
     try:
-        contents = tf.io.read_file(str(path))
-        if channels == 1 and mode == "CMYK":  # libjpeg refuses CMYK to grayscale: go through RGB
-            return tf.image.rgb_to_grayscale(tf.io.decode_image(contents, channels=3, expand_animations=False)).numpy()
-        return tf.io.decode_image(contents, channels=channels, expand_animations=False).numpy()
+        # libjpeg refuses CMYK to grayscale, and TensorFlow's BMP, GIF and WebP decoders any grayscale: through RGB.
+        if channels == 1 and (mode == "CMYK" or file_format in _RGB_ONLY_FORMATS):
+            return tf.image.rgb_to_grayscale(tf.io.decode_image(contents(), channels=3, expand_animations=False)).numpy()
+        return tf.io.decode_image(contents(), channels=channels, expand_animations=False).numpy()
     except tf.errors.OpError as error:
-        raise ImageFileError(path, f"cannot be decoded as an image ({decoder_reason(error)})") from None
+        raise ImageFileError(name, f"cannot be decoded as an image ({decoder_reason(error)})") from None
 
 
 def decode_in_dataset(path: tf.Tensor, channels: int) -> tf.Tensor:

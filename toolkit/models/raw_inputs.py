@@ -44,7 +44,10 @@ def as_text_array(texts, argument: str = "texts") -> np.ndarray:
         raise InputTypeError(f"{argument}: expected {taken}; got a DataFrame. Pass one column, such as frame['text'].")
     if not isinstance(texts, (list, tuple, pd.Series, np.ndarray)):
         raise InputTypeError(f"{argument}: expected {taken}; got {type(texts).__name__}.")
-    if np.ndim(texts) > 1:
+    nested = np.ndim(texts) > 1 if isinstance(texts, np.ndarray) else any(
+        isinstance(text, (list, tuple, np.ndarray, pd.Series)) for text in texts
+    )
+    if nested:
         raise InputError(f"{argument}: expected one text per example, a 1-D array; got shape {np.shape(texts)}.")
     return np.array([_text(text, f"{argument}[{index}]", taken) for index, text in enumerate(texts)], dtype=object)
 

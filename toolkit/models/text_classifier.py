@@ -186,5 +186,6 @@ def refuse_wordless_texts(texts, rows: str = "rows", first_row: int = 0) -> None
     """
     wordless = wordless_rows(texts)
     if wordless.size:
-        shown = ", ".join(str(index + first_row) for index in wordless[:5]) + (" ..." if wordless.size > 5 else "")
-        raise InputError(f"{WORDLESS_MESSAGE.replace('at rows', f'at {rows}')} {shown}.")
+        shown = ", ".join(str(index + first_row) for index in wordless[:5])
+        more = f" and {wordless.size - 5} more" if wordless.size > 5 else ""
+        raise InputError(f"{WORDLESS_MESSAGE.replace('at rows', f'at {rows}')} {shown}{more}.")

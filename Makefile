@@ -5,17 +5,23 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+CHROMEDRIVER := /usr/bin/chromedriver
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test test-fast setup
 
-setup: $(INSTALLED) $(FASHION_MNIST)
+setup: $(INSTALLED) $(FASHION_MNIST) $(CHROMEDRIVER)
 
 # Real Fashion-MNIST for the image pipeline, from Debian (as root, else through sudo);
 # the package index is refreshed only if the first try cannot find the package.
 $(FASHION_MNIST):
 	$(SUDO) apt-get install -y -q dataset-fashion-mnist || \
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist; }
+
+# Chromium and its WebDriver for the serving page's browser test, from Debian as the dataset is.
+$(CHROMEDRIVER):
+	$(SUDO) apt-get install -y -q chromium chromium-driver || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver; }
 
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -22,6 +22,10 @@ def test_this_keras_has_every_private_part_toolkit_uses(name):
     assert keras_private.PARTS[name].resolve() is not None
 
 
+def test_this_tensorflow_has_the_private_function_onnx_export_freezes_with():
+    assert callable(keras_private.FROZEN_FUNCTION.resolve())
+
+
 def test_the_rnn_layer_keeps_the_batch_size_of_its_states_where_truncated_bptt_sets_it():
     layer = keras.layers.RNN(keras.layers.SimpleRNNCell(2))
     assert hasattr(layer, "_expected_batch_size")
@@ -52,7 +56,7 @@ def test_no_other_module_imports_or_replaces_a_private_part_of_keras():
         for node in ast.walk(ast.parse(source)):
             named = node.module if isinstance(node, ast.ImportFrom) else None
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-            if any(name and name.startswith("keras.src") for name in [named, *names]):
+            if any(name and name.startswith(("keras.src", "tensorflow.python")) for name in [named, *names]):
                 offenders.append(f"{module.name} imports {named or names}")
             if isinstance(node, ast.Attribute) and private.fullmatch(node.attr):
                 offenders.append(f"{module.name} uses .{node.attr}")

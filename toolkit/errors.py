@@ -34,3 +34,10 @@ class Notice(UserWarning):
 
 class TrainingDivergedError(InputError):
     """The training loss became NaN or infinite before any epoch gave weights worth keeping; the message says how to fix it."""
+
+
+class ExportRefusedError(InputError):
+    """A run cannot be exported in the format asked for; the message names the part or op and the reason.
+
+    Raised before anything is written: a refused export leaves the run, and any earlier export, as they were.
+    """

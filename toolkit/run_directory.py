@@ -473,6 +473,8 @@ class RunSlot:
 ONNX = "onnx"
 LITERT = "litert"
 EXPORT_FORMATS = (ONNX, LITERT)
+# The run's own SavedModel (`serving/`), which an export copies into a folder of its own (never into the run).
+SAVEDMODEL = "savedmodel"
 # What a portable export written outside a run holds besides its files: what it is and where it came from.
 EXPORT_MANIFEST = "export.json"
 
@@ -480,7 +482,7 @@ EXPORT_MANIFEST = "export.json"
 def write_export(
     run_dir: str | Path, export_format: str, write: Callable[[Path], dict], output: str | Path | None = None
 ) -> Path:
-    """Writes a portable export of a finished run, atomically, into the run or into a folder of its own.
+    """Writes an export of a finished run, atomically, into the run or into a folder of its own.
 
     The export is written into a hidden staging folder by `write`, then
     renamed into place: `run_dir/<export_format>/`, replacing an earlier
@@ -491,7 +493,8 @@ def write_export(
 
     Args:
         run_dir: The finished run to export.
-        export_format: One of `EXPORT_FORMATS`.
+        export_format: One of `EXPORT_FORMATS`, or `SAVEDMODEL` (a copy of
+            `serving/`, only with `output`).
         write: Writes the export's files into the folder it is given and
             returns a JSON-ready description of them (recorded in `run.json`
             or `export.json`).
@@ -504,13 +507,15 @@ def write_export(
         RunDirectoryError: If `run_dir` is not a finished run of ours, or
             `output` exists and is not an export of ours.
     """
-    if export_format not in EXPORT_FORMATS:
-        raise RunDirectoryError(f"export format {export_format!r}: expected one of {', '.join(EXPORT_FORMATS)}.")
+    if export_format not in (*EXPORT_FORMATS, SAVEDMODEL):
+        raise RunDirectoryError(f"export format {export_format!r}: expected one of {', '.join(EXPORT_FORMATS)}, {SAVEDMODEL}.")
     run_dir = Path(run_dir)
     if not is_finished_run(run_dir):
         raise RunDirectoryError(f"{run_dir}: not a finished toolkit run ({MANIFEST} of ours is missing), so nothing to export.")
     if output is not None:
         return _write_export_elsewhere(run_dir, export_format, write, Path(output))
+    if export_format == SAVEDMODEL:
+        raise RunDirectoryError(f"{run_dir}: its SavedModel is its {SERVING}/ folder; give an output folder to copy it elsewhere.")
     with claim(run_dir) as slot:
         staging = slot._hidden(f"staging-{uuid.uuid4().hex[:8]}")
         staging.mkdir()
@@ -542,7 +547,8 @@ def _write_export_elsewhere(run_dir: Path, export_format: str, write: Callable[[
         raise RunDirectoryError(f"{output}: inside the run being exported; export into the run with no --output.")
     if output.exists() or output.is_symlink():
         earlier = _read_json_or_none(output / EXPORT_MANIFEST) if output.is_dir() and not output.is_symlink() else None
-        if not (isinstance(earlier, dict) and earlier.get("format") == FORMAT and earlier.get("export") in EXPORT_FORMATS):
+        ours = earlier.get("export") in (*EXPORT_FORMATS, SAVEDMODEL) if isinstance(earlier, dict) else False
+        if not (ours and earlier.get("format") == FORMAT):
             raise RunDirectoryError(
                 f"{output} exists and is not an export of toolkit's (no {EXPORT_MANIFEST} of ours in it); toolkit "
                 "replaces only its own exports, so it is left as it is. Choose another folder, or move it away."

@@ -40,6 +40,8 @@ class TrainedRun:
         self.config = config
         self.model = model
         self.source = None if source is None else Path(source)
+        # Whether `fine_tune` has changed the model since it was written to (or loaded from) `source`.
+        self._fine_tuned = False
 
     @property
     def network(self) -> keras.Model:
@@ -158,6 +160,7 @@ class TrainedRun:
         train_split, validation_split = split.holdout(validation_fraction, seed)
         trainer = self.config.trainer
         batch_size = batch_size or trainer.batch_size
+        self._fine_tuned = True
         with tempfile.TemporaryDirectory(prefix="toolkit-fine-tune-") as work_dir:
             history = training.fit_task(
                 self.model,
@@ -174,14 +177,59 @@ class TrainedRun:
             )
         return history
 
-    def export(self, run_dir: str | Path, metrics: dict | None = None) -> Path:
-        """Writes a finished run directory (model, SavedModel, config, metrics) atomically.
+    def export(
+        self,
+        run_dir: str | Path | None = None,
+        metrics: dict | None = None,
+        *,
+        format: str | None = None,
+        output: str | Path | None = None,
+        quantize: bool = False,
+    ) -> Path:
+        """Writes a finished run directory (model, SavedModel, config, metrics) atomically; or, with `format`, exports
+        the run this one was written to or loaded from.
+
+        `export("runs/new")` writes a whole run. `export(format="onnx")` (or
+        `"litert"`) writes a portable export into this run's own directory,
+        `onnx/` or `litert/`, listed in its `run.json`; with `output`, into a
+        folder of its own. `format="savedmodel"` copies its SavedModel to
+        `output`. See `toolkit.export.export_run`.
+
+        Args:
+            run_dir: The new run directory; not with `format`.
+            metrics: Written to its `metrics.json`.
+            format: `onnx`, `litert` or `savedmodel`, for an export of this run.
+            output: With `format`, a folder of its own for the export.
+            quantize: With `format="litert"`, also write each model's int8 variant.
+
+        Returns:
+            The run directory, or the export's folder.
 
         Raises:
             RunDirectoryError: If `run_dir` is the run this one came from, or
                 exists and is not a finished toolkit run.
+            InputError: With `format`, for a run not written yet, or fine-tuned
+                since it was (its model is no longer the one in its directory).
+            ExportRefusedError: For a format the task cannot be exported in, naming the part and the reason.
         """
-        return run_directory.write_run(run_dir, self.pipeline.name, self.config, self.model, metrics or {}, self.source)
+        if format is None:
+            if run_dir is None:
+                raise InputError("export: give run_dir, the new run directory, or format= to export this run.")
+            return run_directory.write_run(run_dir, self.pipeline.name, self.config, self.model, metrics or {}, self.source)
+        from toolkit.export import export_run
+
+        if run_dir is not None or metrics is not None:
+            raise InputError(
+                f"export(format={format!r}) exports this run where it is (or to output=); run_dir and metrics write a "
+                "new run. Give one or the other."
+            )
+        if self.source is None or self._fine_tuned:
+            state = "was fine-tuned since it was written" if self.source is not None else "is not written yet"
+            raise InputError(
+                f"export(format={format!r}): exports a run as its directory holds it, and this one {state}. Write it "
+                "first with export('path/to/run'), then load that run and export it."
+            )
+        return export_run(self.source, format, output, quantize, model=self.model)
 
     def layer_names(self) -> list[str]:
         """The names of the network's layers, for `fine_tune(freeze=...)`."""

@@ -115,3 +115,21 @@ def test_only_training_asks_for_the_cudnn_kernel(monkeypatch):
     assert requests == [False]
     with pytest.raises(ValueError, match="use_cudnn=True, but cuDNN cannot run this configuration"):
         LSTM(3, use_cudnn=True)(inputs, training=False)
+
+
+def test_within_uncompiled_inference_small_batches_run_the_plain_recurrence_in_this_thread_alone(compiled_calls):
+    import threading
+
+    ours, theirs = twin_layers(return_sequences=True)
+    inputs = np.random.default_rng(2).normal(size=(2, 12, 5)).astype("float32")
+    compiled_calls.clear()
+    other_thread = []
+    with compiled_inference.uncompiled_inference():
+        np.testing.assert_allclose(ours(inputs), theirs(inputs), atol=1e-5)
+        assert compiled_calls == []
+        thread = threading.Thread(target=lambda: other_thread.append(ours(inputs)))
+        thread.start()
+        thread.join()
+    assert compiled_calls == [ours]  # the other thread, outside the context, compiled as usual
+    ours(inputs)
+    assert compiled_calls == [ours, ours]  # and so does this thread once it has left

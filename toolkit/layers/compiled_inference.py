@@ -11,12 +11,19 @@ Gradients still work: under a `GradientTape`, the backward pass re-runs
 the uncompiled loop (which TensorFlow can differentiate) and differentiates
 that, since XLA cannot compile the forward pass with the accumulators a
 while-loop's gradient needs.
+
+Within `uncompiled_inference()`, every call runs uncompiled: a graph traced
+there holds the plain recurrence alone, with no XLA program and no
+`tf.cond` choosing between the two, as portable exports (ONNX, LiteRT) need.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import weakref
+from collections.abc import Iterator
 
 import tensorflow as tf
 
@@ -25,6 +32,24 @@ from toolkit.layers.lstm_recurrence import lstm_recurrence
 # Batches up to this size take the compiled path; larger ones run uncompiled.
 SMALL_BATCH = 16
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Set by `uncompiled_inference`, per thread: tracing for an export must not change another thread's calls.
+_PLAIN = threading.local()
+
+
+@contextlib.contextmanager
+def uncompiled_inference() -> Iterator[None]:
+    """Within it, in this thread, every LSTM call runs its plain, uncompiled recurrence (`lstm_recurrence`).
+
+    Runtimes other than TensorFlow have neither XLA nor the ops of a
+    compiled call, so a graph traced for them must not hold the compiled
+    path, nor the `tf.cond` on the batch size that picks it.
+    """
+    earlier = getattr(_PLAIN, "active", False)
+    _PLAIN.active = True
+    try:
+        yield
+    finally:
+        _PLAIN.active = earlier
 
 
 def can_compile(layer, sequences, training) -> bool:
@@ -33,9 +58,11 @@ def can_compile(layer, sequences, training) -> bool:
     Inference only, in float32, without unrolling, and with a sequence length
     fixed in the graph (or an eager call): XLA compiles a program per
     length, so a serving signature of variable length runs uncompiled.
+    Never within `uncompiled_inference()`.
     """
     return (
         not training
+        and not getattr(_PLAIN, "active", False)
         and not layer.unroll
         and layer.compute_dtype == "float32"
         and layer.cell.kernel.dtype == "float32"

@@ -58,8 +58,12 @@ def lstm_recurrence(
     """
     steps, keep = _time_major(sequences, mask, go_backwards)
     count = tf.shape(steps)[0]
+    # The weights read once, before the loop: LiteRT's converter cannot freeze variables read inside one.
+    kernel, recurrent_kernel = tf.convert_to_tensor(kernel), tf.convert_to_tensor(recurrent_kernel)
+    bias = None if bias is None else tf.convert_to_tensor(bias)
     # Every step's output is kept only if it is returned.
-    written = (tf.TensorArray(sequences.dtype, size=count),) if return_sequences else ()
+    # With its element shape given, LiteRT's converter can turn the array into plain tensors (no Flex ops).
+    written = (tf.TensorArray(sequences.dtype, size=count, element_shape=h.shape),) if return_sequences else ()
 
     def body(t, h, c, output, *written):
         z = tf.matmul(steps[t], kernel) + tf.matmul(h, recurrent_kernel)

@@ -71,7 +71,8 @@ class BranchEnsembleHead(keras.layers.Layer):
 
     def call(self, features):
         logits = keras.ops.stack([dense(branch) for dense, branch in zip(self.branch_logits, features)])
-        return keras.ops.softmax(keras.ops.einsum("b,b...->...", self.branch_weights, logits))
+        # A dot product over the branches: the same sum as an einsum, which ONNX converters cannot all read.
+        return keras.ops.softmax(keras.ops.tensordot(self.branch_weights, logits, axes=1))
 
     def load_own_variables(self, store):
         if self.built and len(store.keys()) == 0:

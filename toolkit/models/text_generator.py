@@ -22,7 +22,7 @@ from toolkit.models.token_step import TokenStep
 from toolkit.preprocessing.batch_checks import checked_text_lengths
 
 # Padding and the one id of every character outside the vocabulary are never generated.
-_NEVER_GENERATED = (0, 1)
+NEVER_GENERATED = (0, 1)
 # The most characters one call generates: a bound on the loop in the graph.
 MAX_GENERATED = 10_000
 
@@ -258,8 +258,8 @@ def sample_characters(network: CharLanguageModel, prompt_ids, length, temperatur
     prompt_lengths = tf.reduce_sum(tf.cast(prompt_ids != 0, tf.int32), axis=1)
     steps = tf.reduce_max(prompt_lengths) - 1 + length
     vocabulary_size = network.vocabulary_size
-    allowed = tf.constant([index not in _NEVER_GENERATED for index in range(vocabulary_size)])
-    k = tf.where(top_k > 0, tf.minimum(top_k, vocabulary_size - len(_NEVER_GENERATED)), vocabulary_size)
+    allowed = tf.constant([index not in NEVER_GENERATED for index in range(vocabulary_size)])
+    k = tf.where(top_k > 0, tf.minimum(top_k, vocabulary_size - len(NEVER_GENERATED)), vocabulary_size)
 
     def body(t, previous, states, samples):
         fed = tf.where(t < prompt_lengths, prompt_ids[:, tf.minimum(t, width - 1)], previous)

@@ -8,24 +8,24 @@ import tensorflow as tf
 
 # IMDB reviews carry HTML line breaks; punctuation is split off rather than dropped, so
 # that "great!" and "great" share a token and "!" stays a token of its own.
-_LINE_BREAK = r"<br\s*/?>"
+LINE_BREAK = r"<br\s*/?>"
 # Unicode separators and control characters (such as U+2028 or U+0085) would survive the
 # whitespace split as parts of tokens, and then break the vocabulary file lines on reload.
-_SEPARATORS = r"[\s\pZ\pC]+"
-_PUNCTUATION = r"([!\"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~])"
+SEPARATORS = r"[\s\pZ\pC]+"
+PUNCTUATION = r"([!\"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~])"
 
 
 @keras.saving.register_keras_serializable(package="toolkit")
 def standardize_text(text: tf.Tensor) -> tf.Tensor:
     """Lower-cases, turns `<br />` and Unicode separators into spaces, and spaces out punctuation."""
     text = tf.strings.lower(text)
-    text = tf.strings.regex_replace(text, _LINE_BREAK, " ")
-    text = tf.strings.regex_replace(text, _SEPARATORS, " ")
-    return tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
+    text = tf.strings.regex_replace(text, LINE_BREAK, " ")
+    text = tf.strings.regex_replace(text, SEPARATORS, " ")
+    return tf.strings.regex_replace(text, PUNCTUATION, r" \1 ")
 
 
 # A token that is a word: a letter or a digit of any script, once the text is standardized.
-_WORD = r".*[\pL\pN].*"
+WORD = r".*[\pL\pN].*"
 
 
 def has_word(texts: tf.Tensor) -> tf.Tensor:
@@ -43,7 +43,7 @@ def has_word(texts: tf.Tensor) -> tf.Tensor:
     >>> has_word(tf.constant(["Fine.", "?!", "<br />", "\u200b", "42", "été"])).numpy().tolist()
     [True, False, False, False, True, True]
     """
-    return tf.strings.regex_full_match(standardize_text(texts), _WORD)
+    return tf.strings.regex_full_match(standardize_text(texts), WORD)
 
 
 def wordless_rows(texts) -> np.ndarray:

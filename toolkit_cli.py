@@ -37,6 +37,9 @@ _NATIVE_LOG_LINE = re.compile(rb"^[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] ")
 # A task named alone on a line: the list that follows a native line such as the coordination service's
 # "Example stragglers:"; hidden only when that line was.
 _NATIVE_TASK_LIST_LINE = re.compile(rb"^/job:\w+/replica:\d+/task:\d+$")
+# The node list TensorFlow's executor puts on a line of its own after a native line (a refused input's
+# "Local rendezvous is aborting"); hidden only when that line was.
+_NATIVE_NODE_LIST_LINE = re.compile(rb"^\t \[\[\{\{")
 # Native lines logged as errors that are notices: oneDNN's fallback for a dtype it cannot speed up.
 _NATIVE_ERROR_NOTICE = re.compile(rb"^E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] oneDNN supports \w+ only on platforms with")
 _NATIVE_NOTICES = (
@@ -105,6 +108,80 @@ def build_parser() -> argparse.ArgumentParser:
     fine_tune.add_argument("--freeze", nargs="+", default=[], metavar="LAYER", help="network layers to keep fixed")
     fine_tune.add_argument("--classes", nargs="+", metavar="NAME", help="new class names; a new head if their count differs")
 
+    tune = commands.add_parser(
+        "tune", help="search a pipeline's hyperparameters with Optuna; every trial is an ordinary run"
+    )
+    tune.add_argument("name", help="pipeline name; see `toolkit list`")
+    tune.add_argument(
+        "--config", type=Path, required=True,
+        help="a search config: a pipeline config plus a `search:` section (see configs/search/)",
+    )
+    tune.add_argument(
+        "--trials", type=int, metavar="N",
+        help="the study's size: run trials until it holds N finished ones, counting earlier runs and other "
+        "processes (default: search.trials)",
+    )
+    tune.add_argument(
+        "--timeout", type=float, metavar="MIN", help="start no trial after MIN minutes (default: search.timeout)"
+    )
+    tune.add_argument(
+        "--study", metavar="NAME",
+        help="the study's name, a plain name; the same name resumes it (default: the config file's name)",
+    )
+    tune.add_argument(
+        "--keep", choices=("best", "all", "none"), default="best",
+        help="which trials keep their models: the best 3 (default), all or none; configs and metrics always stay",
+    )
+    tune.add_argument(
+        "--storage", metavar="URL",
+        help="a database URL that several hosts share, such as postgresql://user:password@host/db "
+        "(default: a journal file in the study folder)",
+    )
+    tune.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
+
+    serve = commands.add_parser(
+        "serve", help="serve runs over TensorFlow Serving's REST API, with batching, health, metrics and a page"
+    )
+    serve.add_argument(
+        "runs", nargs="*", type=Path, metavar="RUN", help="run directories, each served as a model named after its folder"
+    )
+    serve.add_argument(
+        "--model", action="append", default=[], metavar="NAME=RUN1,RUN2",
+        help="serve runs as versions 1, 2, ... of model NAME (the highest answers by default); repeatable",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
+    serve.add_argument("--port", type=int, default=8501, help="the port (default: 8501, TF Serving's; 0: any free one)")
+    serve.add_argument(
+        "--max-request-mb", type=float, default=16.0, metavar="MB", help="larger request bodies get 413 (default: 16)"
+    )
+    serve.add_argument(
+        "--max-generate-length", type=int, default=1000, metavar="N",
+        help="the most characters a text generation request may ask for (default: 1000)",
+    )
+    serve.add_argument(
+        "--max-batch", type=int, metavar="N",
+        help="merge concurrent requests to a model into calls of up to N rows (default: no batching)",
+    )
+    serve.add_argument(
+        "--batch-timeout-ms", type=float, default=2.0, metavar="MS",
+        help="with --max-batch: the longest a request waits for others to join its batch (default: 2)",
+    )
+
+    export = commands.add_parser(
+        "export", help="export a run for ONNX Runtime or LiteRT (model files, spec.json, portable.py), or copy its SavedModel"
+    )
+    export.add_argument("run_dir", type=Path)
+    export.add_argument(
+        "--format", required=True, choices=("onnx", "litert", "savedmodel"), dest="export_format",
+        help="onnx or litert: written into RUN/onnx or RUN/litert and listed in its run.json; savedmodel: a copy of "
+        "RUN/serving, with --output",
+    )
+    export.add_argument("--output", type=Path, help="a new folder of its own for the export, with an export.json")
+    export.add_argument(
+        "--quantize", action="store_true",
+        help="litert: also write each model's int8 variant (*.int8.tflite, dynamic-range quantization)",
+    )
+
     commands.add_parser("list", help="list the registered pipelines")
     describe = commands.add_parser("describe", help="document a pipeline's config keys")
     describe.add_argument("name")
@@ -151,7 +228,8 @@ def _filter_standard_error():
         hidden = False
         with os.fdopen(read_end, "rb") as lines:
             for line in lines:
-                hidden = is_native_log_line(line) or (hidden and bool(_NATIVE_TASK_LIST_LINE.match(line.rstrip())))
+                continued = _NATIVE_TASK_LIST_LINE.match(line.rstrip()) or _NATIVE_NODE_LIST_LINE.match(line)
+                hidden = is_native_log_line(line) or (hidden and bool(continued))
                 if not hidden:
                     os.write(original, line)
 
@@ -179,7 +257,8 @@ def run(argv: list[str], quiet: bool = False) -> int:
 
 
 def _run_parsed(args: argparse.Namespace, quiet: bool, progress: bool = False) -> int:
-    import pipelines  # noqa: F401  (registers the built-in pipelines, also in a checkout never installed)
+    if args.command != "serve":  # serving needs a run's SavedModel alone, never its pipeline
+        import pipelines  # noqa: F401  (registers the built-in pipelines, also in a checkout never installed)
     from toolkit.cli import run_command
 
     return run_command(args, quiet=quiet, progress=progress)

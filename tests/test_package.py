@@ -16,7 +16,7 @@ import toolkit
 from tests.fixtures import releases
 
 ROOT = Path(toolkit.__file__).parent
-BLOCKED = {"sklearn", "scipy", "nltk", "matplotlib"}
+BLOCKED = {"sklearn", "scipy", "nltk", "matplotlib", "optuna"}
 
 
 def module_names() -> list[str]:
@@ -97,7 +97,7 @@ def test_the_pipelines_register_no_keras_object():
 
 
 def test_every_pipelines_model_loads_after_import_toolkit_alone(run_python):
-    """In a fresh process where scikit-learn, SciPy, NLTK and matplotlib cannot be imported at all.
+    """In a fresh process where scikit-learn, SciPy, NLTK, matplotlib and Optuna cannot be imported at all.
 
     Keras itself imports scikit-learn and matplotlib when they are installed
     (for its scikit-learn wrappers and plotting helpers) and does without them

@@ -1,7 +1,9 @@
 """toolkit: a Keras 3 / TensorFlow toolkit for applied sequence modeling.
 
 `toolkit.run(name, config=None, overrides=None)` trains, evaluates and exports
-a pipeline; `toolkit.load(run_dir)` restores a trained run. Importing
+a pipeline; `toolkit.load(run_dir)` restores a trained run; `toolkit.tune(name,
+config)` searches a pipeline's hyperparameters (`toolkit.tuning`); `toolkit.serve(runs)`
+serves runs over TensorFlow Serving's REST API (`toolkit.serving`). Importing
 `toolkit` registers every custom Keras object, so that
 `keras.saving.load_model` opens a run's `model.keras`; the pipelines
 themselves, and the libraries that only training and evaluation need, are
@@ -27,9 +29,18 @@ _LAZY = {
     "load": "toolkit.api",
     "run": "toolkit.api",
     "TrainedRun": "toolkit.trained_run",
+    # A hyperparameter search: Optuna is imported only when it is asked for.
+    "tune": "toolkit.tuning.search",
+    "TuneResult": "toolkit.tuning.search",
+    # Serving: the web stack (Starlette, uvicorn) is imported only when it is asked for.
+    "serve": "toolkit.serving",
+    "serving_app": "toolkit.serving",
 }
 
-__all__ = ["RunResult", "TrainedRun", "layers", "load", "models", "pipeline_names", "preprocessing", "register_pipeline", "run"]
+__all__ = [
+    "RunResult", "TrainedRun", "TuneResult", "layers", "load", "models", "pipeline_names", "preprocessing",
+    "register_pipeline", "run", "serve", "serving_app", "tune",
+]
 
 
 def __getattr__(name: str):

@@ -80,6 +80,7 @@ def run(
     fresh: bool = False,
     group: str | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    validation_metrics: bool = False,
 ) -> RunResult:
     """Trains, evaluates and exports a pipeline.
 
@@ -102,6 +103,9 @@ def run(
         callbacks: Keras callbacks added to the fit of the run's network (or
             of each part of its fit plan), after toolkit's own; not to the
             walk-forward folds.
+        validation_metrics: Also evaluate the validation split, as the
+            held-out splits are, into `metrics.json` under `validation`:
+            what a hyperparameter search chooses by.
 
     Returns:
         A `RunResult`.
@@ -156,6 +160,8 @@ def run(
 
         with progress.step(f"{name}: evaluating, beside the baseline"):
             metrics = pipeline.evaluate_run(trained, data, work.plots)
+            if validation_metrics:
+                metrics["validation"] = pipeline.evaluate(trained, data.validation)
         if fold_metrics:
             metrics["walk_forward"] = summarize_folds(fold_metrics)
         plot_learning_curves(history, work.plots / "learning_curves.png")

@@ -1,4 +1,4 @@
-"""What the command line's commands do (`run`, `predict`, `evaluate`, `fine-tune`, `describe`); `toolkit_cli` parses their arguments."""
+"""What the command line's commands do (`run`, `predict`, `evaluate`, `fine-tune`, `tune`, `serve`, `export`, `describe`); `toolkit_cli` parses their arguments."""
 
 from __future__ import annotations
 
@@ -243,6 +243,61 @@ def _say_if_replacing(run_dir: Path) -> None:
         print(f"toolkit: {run_dir} holds a finished run; it will be replaced once the new one is written.", file=sys.stderr)
 
 
+def _tune(args) -> int:
+    # Optuna and the search are imported for this command alone.
+    from toolkit.tuning.search import tune
+
+    result = tune(
+        args.name, args.config, trials=args.trials, timeout=args.timeout, study=args.study, keep=args.keep,
+        storage=args.storage, output_dir=args.output_dir,
+    )
+    print(result.summary())
+    return 0
+
+
+def _serve(args) -> int:
+    # The web stack is imported for this command alone.
+    from toolkit.serving import serve
+
+    named = dict(_named_runs(value) for value in args.model)
+    if len(named) < len(args.model):
+        raise InputError("serve --model: each NAME once; give one --model NAME=RUN1,RUN2 with all of its versions.")
+    serve(
+        args.runs, named, host=args.host, port=args.port, max_request_mb=args.max_request_mb,
+        max_generate_length=args.max_generate_length, max_batch=args.max_batch, batch_timeout_ms=args.batch_timeout_ms,
+    )
+    print("toolkit serve: stopped; every request taken was answered.", file=sys.stderr)
+    return 0
+
+
+def _named_runs(value: str) -> tuple[str, list[Path]]:
+    """`NAME=RUN1,RUN2` as the name and its runs, versions 1, 2, ... in that order."""
+    name, equals, runs = value.partition("=")
+    if not (equals and name and runs):
+        raise InputError(f"serve --model {value!r}: expected NAME=RUN or NAME=RUN1,RUN2 (versions 1, 2, ...).")
+    return name, [Path(run) for run in runs.split(",")]
+
+
+def _export(args) -> int:
+    # The converters and runtimes are imported for this command alone.
+    from toolkit.export import export_run
+    from toolkit.export.exporter import check_request
+
+    check_request(args.export_format, args.quantize)
+    if args.export_format == run_directory.SAVEDMODEL and args.output is None:
+        run_directory.read_manifest(args.run_dir)
+        print(f"The SavedModel of {args.run_dir} is {args.run_dir / run_directory.SERVING}; give --output DIR to copy it "
+              "elsewhere.")
+        return 0
+    with progress.step(f"exporting {args.run_dir} as {args.export_format}"):
+        written = export_run(args.run_dir, args.export_format, args.output, args.quantize)
+    files = ", ".join(
+        f"{path.name} ({path.stat().st_size / 1e3:,.1f} kB)" for path in sorted(written.iterdir()) if path.is_file()
+    )
+    print(f"{args.export_format} export written to {written}: {files}.")
+    return 0
+
+
 def _list(args) -> int:
     for name in pipeline_names():
         print(name)
@@ -264,6 +319,9 @@ _COMMANDS = {
     "predict": _predict,
     "evaluate": _evaluate,
     "fine-tune": _fine_tune,
+    "tune": _tune,
+    "serve": _serve,
+    "export": _export,
     "list": _list,
     "describe": _describe,
 }

@@ -19,6 +19,8 @@ from PIL import Image
 from tests.fixtures import releases
 from toolkit_cli import run as main
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "sentiment_smoke.yaml"
 

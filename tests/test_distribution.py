@@ -23,6 +23,8 @@ from toolkit.run_directory import TrainingFiles
 from toolkit.training import TrainerConfig, compile_model, fit
 from toolkit.training_backup import EpochBackup
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "sentiment_smoke.yaml"
 

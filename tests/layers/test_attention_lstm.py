@@ -1,4 +1,4 @@
-"""The attention LSTM cell against its equations, and the layers that serve it: grid positions, word dropout, word presence."""
+"""The attention LSTM cell against its equations, in an RNN with a mask, saved and loaded, and in a tf.function."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from toolkit.layers import AttentionLSTMCell, GridPositionEmbedding, LSTMCell, WordDropout, WordPresenceLoss
+from toolkit.layers import AttentionLSTMCell, LSTMCell
 
 POSITIONS, FEATURES, KEYS, UNITS = 6, 5, 4, 7
 
@@ -62,44 +62,6 @@ def test_in_an_rnn_with_a_mask_it_saves_and_loads(tmp_path):
 def test_a_bad_size_is_refused_by_name():
     with pytest.raises(ValueError, match="`positions` must be a positive integer, got 0"):
         AttentionLSTMCell(4, 0, 3)
-
-
-def test_grid_positions_add_a_learned_vector_per_position_and_refuse_an_unknown_grid():
-    layer = GridPositionEmbedding(initializer="random_normal")
-    features = np.zeros((2, 3, 4), "float32")
-    out = layer(features).numpy()
-    np.testing.assert_array_equal(out[0], layer.embedding.numpy())
-    np.testing.assert_array_equal(out[0], out[1])
-    with pytest.raises(ValueError, match=r"known positions and features, got shape \(None, None, 4\)"):
-        GridPositionEmbedding().build((None, None, 4))
-
-
-def test_word_dropout_replaces_words_at_its_rate_in_training_only():
-    ids = np.tile(np.array([[2, 5, 6, 7, 8, 9, 0, 0]]), (500, 1))
-    layer = WordDropout(0.3, unknown_id=1, keep_ids=(0, 2), seed=3)
-    np.testing.assert_array_equal(layer(ids, training=False), ids)
-    dropped = layer(ids, training=True).numpy()
-    np.testing.assert_array_equal(dropped[:, [0, 6, 7]], ids[:, [0, 6, 7]])  # <start> and padding kept
-    words = dropped[:, 1:6]
-    assert set(np.unique(words)) <= {1, 5, 6, 7, 8, 9}
-    assert 0.27 < np.mean(words == 1) < 0.33
-    with pytest.raises(ValueError, match=r"`rate` must be in \[0, 1\), got 1.0"):
-        WordDropout(1.0, unknown_id=1)
-
-
-def test_word_presence_adds_the_mean_binary_cross_entropy_over_words_in_training_only():
-    layer = WordPresenceLoss(vocabulary_size=5, weight=2.0, ignored_ids=(0, 1))
-    features = np.random.default_rng(2).normal(size=(2, 3)).astype("float32")
-    ids = np.array([[2, 3, 0], [4, 4, 1]])
-    passthrough = np.ones((2, 3, 2), "float32")
-    np.testing.assert_array_equal(layer([passthrough, features, ids], training=False), passthrough)
-    assert not layer.losses
-    layer([passthrough, features, ids], training=True)
-    logits = features @ layer.presence.kernel.numpy() + layer.presence.bias.numpy()
-    present = np.array([[0, 0, 1, 1, 0], [0, 0, 0, 0, 1]], "float32")
-    cross_entropy = np.maximum(logits, 0) - logits * present + np.log1p(np.exp(-np.abs(logits)))
-    expected = 2.0 * cross_entropy.mean(axis=0)[2:].mean()
-    np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)
 
 
 def test_the_cell_runs_in_a_tf_function():

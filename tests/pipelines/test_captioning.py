@@ -15,6 +15,8 @@ from toolkit.data.shapes_captions import generate
 from toolkit.models.caption_decoding import CaptionDecoder
 from toolkit.preprocessing.captions import END_ID, NOT_WORD_IDS, PADDING_ID
 
+pytestmark = pytest.mark.slow
+
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "captioning_smoke.yaml"
 
 

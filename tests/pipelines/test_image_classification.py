@@ -12,6 +12,8 @@ import toolkit
 from toolkit.data.images import load_fashion_mnist
 from toolkit.errors import Notice
 
+pytestmark = pytest.mark.slow
+
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "image_classification_smoke.yaml"
 
 

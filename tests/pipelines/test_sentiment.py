@@ -17,6 +17,8 @@ from toolkit.data.splits import holdout_split
 from toolkit.data.text import load_movie_reviews, load_text_splits
 from toolkit.models.classifier import choose_branch_weights
 
+pytestmark = pytest.mark.slow
+
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "sentiment_smoke.yaml"
 REVIEWS = [
     "One of the best films I have seen in years. Wonderful acting, a moving story, I loved every minute.",

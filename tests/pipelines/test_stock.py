@@ -12,6 +12,8 @@ import pytest
 import toolkit
 from toolkit.data.prices import load_bokeh_prices
 
+pytestmark = pytest.mark.slow
+
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "stock_smoke.yaml"
 WINDOW = 11
 

@@ -16,6 +16,8 @@ from toolkit.data.text_stream import TextStream, as_text_stream
 from toolkit.errors import InputError
 from toolkit_cli import run as main
 
+pytestmark = pytest.mark.slow
+
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "text_generation_smoke.yaml"
 
 

@@ -1,12 +1,14 @@
-"""BLEU through NLTK, checked on cases worked out by hand and on NLTK's documented example."""
+"""Caption metrics: BLEU through NLTK (cases worked out by hand and NLTK's documented example), and token accuracy."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
-from toolkit.evaluation.captioning import caption_metrics, caption_words
+from toolkit.evaluation.captioning import caption_metrics, caption_words, token_accuracy
 
 
 def test_bleu_by_hand():
@@ -45,3 +47,17 @@ def test_matches_nltks_documented_corpus_example():
 
 def test_caption_words_lowercase_and_drop_punctuation():
     assert caption_words("A red, small Circle.") == ["a", "red", "small", "circle"]
+
+
+def test_token_accuracy_counts_teacher_forced_next_words_and_leaves_padding_out():
+    def network(inputs, training=False):
+        """Predicts the input word again: right wherever the next word repeats it."""
+        _, words = inputs
+        return tf.one_hot(words, 6)
+
+    inputs = np.array([[2, 4, 4, 5], [2, 5, 0, 0]])
+    targets = np.array([[4, 4, 5, 3], [5, 3, 0, 0]])  # padding after <end> (3)
+    pairs = tf.data.Dataset.from_tensor_slices(((np.zeros((2, 1)), inputs), targets)).batch(1)
+    # Row 1: only its second step repeats its input (4 after 4), 1 of 4; row 2: 0 of 2 before the padding.
+    assert token_accuracy(network, pairs) == pytest.approx(1 / 6)
+    assert token_accuracy(network, pairs.take(0)) == 0.0, "no batches: no division by zero"

@@ -17,7 +17,8 @@ import pytest
 def _fresh_keras_state():
     """Each test starts from the same seed and an empty Keras name scope."""
     keras.utils.set_random_seed(1234)
-    keras.backend.clear_session()
+    # Without the garbage collection clear_session runs by default: it cost a fifth of a second a test.
+    keras.backend.clear_session(free_memory=False)
     yield
 
 

@@ -86,17 +86,20 @@ def read_yaml(text: str):
         YamlError: For a document that is not valid YAML, gives a key twice,
             expands to more than `MAX_VALUES` values or nests deeper than `MAX_DEPTH`.
     """
+    loader = _Loader(text)
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _check_size(root)
+        return loader.construct_document(root)
     except yaml.YAMLError as error:
         raise YamlError(f"not valid YAML: {error}") from None
-    if root is None:
-        return None
-    _check_size(root)
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 (the safe loader, with 1.2 scalars)
-    except yaml.YAMLError as error:
-        raise YamlError(f"not valid YAML: {error}") from None
+    except RecursionError:
+        # The parser recurses once a level: a document thousands deep ends it before `_check_size` can.
+        raise YamlError(f"nested more than {MAX_DEPTH} levels deep; no config needs that many.") from None
+    finally:
+        loader.dispose()
 
 
 def _check_size(root) -> None:

@@ -122,19 +122,6 @@ def test_the_plots_are_written_as_png(stock_study):
     assert all(path.read_bytes().startswith(PNG) for path in plots.iterdir())
 
 
-@pytest.mark.slow
-def test_a_smoke_search_of_the_image_classifier_compares_with_mcnemar(digits_study):
-    record = study_json(digits_study.study_dir)
-    assert record["counts"]["complete"] == 4 and record["metric"]["name"] == "accuracy"
-    assert record["metric"]["direction"] == "maximize"
-    assert digits_study.study.best_value == max(trial["validation"] for trial in record["trials"])
-    comparison = record["test"]
-    assert comparison["test"] == "McNemar"
-    assert " the default config: test accuracy " in comparison["verdict"] and "(McNemar p = " in comparison["verdict"]
-    assert comparison["best_headline"].startswith("The network ") and "HOG features" in comparison["best_headline"]
-    assert (digits_study.study_dir / "best.yaml").is_file()
-
-
 def toolkit_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "toolkit_cli", *args]
 

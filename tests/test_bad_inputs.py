@@ -720,6 +720,12 @@ def test_predict_refuses_a_file_given_as_a_text_and_reads_its_lines_with_lines(t
     assert [json.loads(line)["input"] for line in capsys.readouterr().out.splitlines()] == ["A fine film.", "Dull."]
 
 
+def test_predict_reads_a_text_longer_than_a_file_name_may_be_as_a_text(tasks, capsys):
+    review = "A fine film, " * 40  # 520 bytes: over the 255 a file name may have, so no file can be looked for
+    assert main(["predict", str(tasks["sentiment"].run_dir), review]) == 0
+    assert json.loads(capsys.readouterr().out)["input"] == review
+
+
 @pytest.mark.parametrize("text", list(WORDLESS.values()), ids=list(WORDLESS))
 def test_predict_refuses_a_text_with_nothing_to_read_in_one_line(text, tasks, capsys):
     assert main(["predict", str(tasks["sentiment"].run_dir), "good film", text]) == 2

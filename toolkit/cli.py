@@ -6,6 +6,7 @@ import argparse
 import atexit
 import contextlib
 import errno
+import functools
 import logging
 import os
 import re
@@ -21,7 +22,7 @@ import tensorflow as tf
 from toolkit import api, local_cluster, progress, run_directory, strict_json, training
 from toolkit import config as config_lib
 from toolkit.errors import InputError, InputTypeError, Notice
-from toolkit.registry import get_pipeline, pipeline_names
+from toolkit.registry import get_pipeline
 
 
 def run_command(args: argparse.Namespace, quiet: bool = False, progress: bool = False) -> int:
@@ -134,8 +135,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _quiet_tensorflow() -> None:
     """Hides TensorFlow's Python logging and the warnings raised from TensorFlow and Keras, for this command only."""
-    import logging
-
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     for module in ("keras", "tensorflow", "absl", "tensorflow_datasets"):
         warnings.filterwarnings("ignore", module=module)
@@ -188,7 +187,7 @@ def _predict(args) -> int:
     if not inputs:
         raise InputError("predict: no inputs; give them as arguments, or with --lines FILE for texts.")
     for raw in inputs if texts and args.lines is None else ():
-        if Path(raw).is_file():
+        if _names_a_file(raw):
             raise InputError(
                 f"predict: {raw!r} is a file, but this {trained.pipeline.name} run takes texts as arguments, and would "
                 f"read the name as a text. To predict each line of the file, use --lines {raw}."
@@ -198,6 +197,13 @@ def _predict(args) -> int:
         row = {name: _jsonable(values[index]) for name, values in outputs.items()}
         print(strict_json.dumps({"input": raw, **row}))
     return 0
+
+
+def _names_a_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except OSError:  # a text longer than a file name may be (ENAMETOOLONG) names no file
+        return False
 
 
 def _lines(path: Path, texts: bool) -> list[str]:
@@ -298,17 +304,12 @@ def _export(args) -> int:
     return 0
 
 
-def _list(args) -> int:
-    for name in pipeline_names():
-        print(name)
-    return 0
-
-
 def _describe(args) -> int:
     print(description(args.name), end="")
     return 0
 
 
+@functools.cache  # `toolkit describe` prints it, then keeps it for the next call
 def description(name: str) -> str:
     """What `toolkit describe NAME` prints: every key of the pipeline's config, its type, default and meaning."""
     return config_lib.describe(get_pipeline(name).config_class) + "\n"
@@ -322,7 +323,6 @@ _COMMANDS = {
     "tune": _tune,
     "serve": _serve,
     "export": _export,
-    "list": _list,
     "describe": _describe,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -45,14 +46,16 @@ def test_each_step_alone_takes_its_schemas_keys_to_the_next(step):
 
 
 STEP_VALUES = {
-    2: ("sentiment", {"model.ngram_bag.ngrams": 0, "model.pooling": "last", "model.spatial_dropout": 0.0}),
+    2: ("sentiment", {"model.ngram_bag.ngrams": 0, "model.ngram_bag.max_tokens": 200_000,
+                      "model.ngram_bag.embedding_dim": 16, "model.pooling": "last", "model.spatial_dropout": 0.0}),
     3: ("stock", {"data.date_format": None}),
     4: ("sentiment", {"data.cache_limit_mb": config_upgrades.UNLIMITED_CACHE_MB}),
     5: ("captioning", {"trainer.truncated_bptt": None}),
     6: ("image_classification", {"model.test_time_flip": False, "trainer.label_smoothing": 0.0, "model.augmentation.erasing": 0.0}),
-    7: ("captioning", {"model.decoder": "init_state", "model.word_dropout": 0.0, "data.selection_images": 0,
+    7: ("captioning", {"model.decoder": "init_state", "model.attention_units": 64, "model.word_dropout": 0.0,
+                       "model.word_presence_loss": 0.0, "data.selection_images": 0,
                        "model.augmentation.grayscale": 0.0, "decoding.presence_weight": 0.0}),
-    8: ("captioning", {"model.encoder.colour": "mixed", "decoding.context_weight": 1.0}),
+    8: ("captioning", {"model.encoder.colour": "mixed", "model.encoder.colour_filters": 16, "decoding.context_weight": 1.0}),
     9: ("text_generation", {"serving.max_batch": None, "serving.max_characters": None, "serving.max_generate_length": 10_000}),
 }
 
@@ -63,6 +66,8 @@ def test_an_added_key_gets_the_value_that_reproduces_the_earlier_release(to):
     values = _nested({key: "kept" for key in KEYS_BY_SCHEMA[str(to - 1)][pipeline]})
     STEPS[to - 2].apply(pipeline, values)
     flat = config_lib.dotted(values)
+    added = set(KEYS_BY_SCHEMA[str(to)][pipeline]) - set(KEYS_BY_SCHEMA[str(to - 1)][pipeline])
+    assert set(expected) == added, "STEP_VALUES names every key the step adds"
     assert {key: flat[key] for key in expected} == expected
     assert all(flat[key] == "kept" for key in KEYS_BY_SCHEMA[str(to - 1)][pipeline]), "a step changes only what it adds"
 
@@ -86,6 +91,27 @@ def test_every_recorded_releases_configs_load_as_complete_configs_of_today(relea
             get_pipeline(pipeline).config_class, run / "config.yaml", complete=True, pipeline=pipeline
         )
         assert sorted(config_lib.dotted(config_lib.to_dict(config))) == current_keys(pipeline)
+
+
+@pytest.mark.parametrize("release", releases.RELEASES)
+def test_an_earlier_releases_run_config_given_to_run_config_is_upgraded(release):
+    """`toolkit run NAME --config OLD_RUN/config.yaml`: a partial config, but a run's, so it is upgraded."""
+    for run in sorted((releases.RUNS / release).glob("*/run")):
+        pipeline = run.parent.name
+        config = config_lib.load_config(get_pipeline(pipeline).config_class, run / "config.yaml", pipeline=pipeline)
+        complete = config_lib.load_config(
+            get_pipeline(pipeline).config_class, run / "config.yaml", complete=True, pipeline=pipeline
+        )
+        assert config == complete, pipeline
+
+
+@pytest.mark.parametrize("schema", [True, 0, 2.5, "9"])
+def test_a_schema_that_is_not_a_positive_whole_number_is_refused_naming_the_file(schema, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"config_schema": schema, "trainer": {"epochs": 2}}))
+    message = rf"{path}: config_schema: expected a positive whole number, got {re.escape(repr(schema))}\."
+    with pytest.raises(config_lib.ConfigError, match=message):
+        config_lib.load_config(get_pipeline("stock").config_class, path, pipeline="stock")
 
 
 def test_a_config_of_a_newer_schema_is_refused_with_both_versions_and_upgrade_toolkit(tmp_path):

@@ -28,6 +28,8 @@ ConfigT = TypeVar("ConfigT")
 # The keys a resolved config records besides its settings: the toolkit and the config schema that wrote it.
 TOOLKIT_VERSION_KEY = "toolkit_version"
 SCHEMA_KEY = "config_schema"
+# How every run's config.yaml begins, from toolkit 0.1 on (see `toolkit.run_directory`).
+RESOLVED_CONFIG_HEADER = "# The resolved config of a "
 
 
 class ConfigError(InputError):
@@ -147,7 +149,8 @@ def load_config(
         if not path.is_file():
             raise FileNotFoundError(f"Config file not found: {path}")
         try:
-            values = read_yaml(path.read_text())
+            text = path.read_text()
+            values = read_yaml(text)
         except YamlError as error:
             raise ConfigError(f"{path}: {error}") from None
         except UnicodeDecodeError as error:
@@ -155,7 +158,8 @@ def load_config(
         if values is None:
             warnings.warn(f"{path} holds no settings: the pipeline's defaults apply.", Notice, stacklevel=2)
             values = {}
-        values = _upgraded(values, path, complete, pipeline)
+        # A run's config.yaml, given to `toolkit run --config`, is resolved too, whichever toolkit wrote it.
+        values = _upgraded(values, path, complete or text.startswith(RESOLVED_CONFIG_HEADER), pipeline)
     values = apply_overrides(values, overrides)
     try:
         return from_dict(cls, values, complete=complete)
@@ -166,13 +170,16 @@ def load_config(
         raise ConfigError(f"{where}: {error}" if where else str(error)) from None
 
 
-def _upgraded(values, path: Path, complete: bool, pipeline: str | None):
-    """`values` without the version keys toolkit writes, upgraded to this toolkit's schema if they are from an older one."""
+def _upgraded(values, path: Path, resolved: bool, pipeline: str | None):
+    """`values` without the version keys toolkit writes, upgraded to this toolkit's schema if they are from an older one.
+
+    A `resolved` config that records no schema was written by toolkit 0.1.
+    """
     if not isinstance(values, dict):
         return values
     values = dict(values)
     version, schema = values.pop(TOOLKIT_VERSION_KEY, None), values.pop(SCHEMA_KEY, None)
-    if pipeline is None or (schema is None and not complete):
+    if pipeline is None or (schema is None and not resolved):
         return values
     try:
         return upgrade_config(pipeline, values, schema, version)

@@ -72,7 +72,7 @@ def upgrade_config(pipeline: str, values: dict, schema: int | None, toolkit_vers
         NewerConfigError: For a schema newer than this toolkit's.
     """
     schema = 1 if schema is None else schema
-    if not isinstance(schema, int) or schema < 1:
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:  # YAML's true is no schema
         raise InputError(f"config_schema: expected a positive whole number, got {schema!r}.")
     if schema > CONFIG_SCHEMA:
         raise NewerConfigError(newer_message(toolkit_version, schema))

@@ -524,6 +524,13 @@ def write_export(
             described = write(staging)
             (staging / _STAGING_MARKER).unlink()
             target = run_dir / export_format
+            # Listed before it is moved in: a process that dies between the two leaves run.json naming files that
+            # are not there, never files of ours that it does not name (which toolkit would then never remove).
+            manifest = _read_json(run_dir / MANIFEST)
+            manifest.setdefault("exports", {})[export_format] = described
+            others = [name for name in _contents(run_dir) if Path(name).parts[0] != export_format]
+            manifest["contents"] = sorted([*others, *(str(Path(export_format, name)) for name in _contents(staging))])
+            _write_json(run_dir / MANIFEST, manifest)
             retired = None
             if target.exists():
                 retired = slot._hidden(f"retired-{uuid.uuid4().hex[:8]}")
@@ -533,10 +540,6 @@ def write_export(
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        manifest = _read_json(run_dir / MANIFEST)
-        manifest.setdefault("exports", {})[export_format] = described
-        manifest["contents"] = sorted(str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file() and path.name != MANIFEST)
-        _write_json(run_dir / MANIFEST, manifest)
         if retired is not None:
             shutil.rmtree(retired)
     return target
@@ -597,7 +600,7 @@ def remove_models(run_dir: str | Path) -> None:
         manifest["models_removed"] = True
         manifest["files"] = {name: value for name, value in manifest.get("files", {}).items() if name != MODEL}
         manifest.pop("exports", None)
-        manifest["contents"] = sorted(str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file() and path.name != MANIFEST)
+        manifest["contents"] = _contents(run_dir)
         _write_json(run_dir / MANIFEST, manifest)
 
 
@@ -718,7 +721,7 @@ def _manifest(staging: Path, pipeline: str, model: keras.Model) -> dict:
         # For people: nothing reads this back; the model carries the same facts in its config.
         "task": model.describe(),
         # Every file of the run, so that one a user adds later is not deleted with it.
-        "contents": sorted(str(path.relative_to(staging)) for path in staging.rglob("*") if path.is_file()),
+        "contents": _contents(staging),
         "files": {
             name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)} for name in _RECORDED
         },
@@ -786,6 +789,11 @@ def _recover_or_remove_leftovers(run_dir: Path) -> None:
     for entry in leftovers:
         if (entry / _STAGING_MARKER).is_file() or is_finished_run(entry) or not any(entry.iterdir()):
             shutil.rmtree(entry)
+
+
+def _contents(folder: Path) -> list[str]:
+    """Every file under `folder` but its `run.json`, as sorted relative paths: what a manifest's `contents` lists."""
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file() and path.name != MANIFEST)
 
 
 def _unrecorded_files(run_dir: Path) -> list[str]:

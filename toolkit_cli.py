@@ -60,6 +60,7 @@ PIPELINE_ENTRY_POINTS = "toolkit.pipelines"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `toolkit` command's parser: every command and option, built without importing TensorFlow or toolkit."""
     parser = argparse.ArgumentParser(prog="toolkit", description="Train, serve and fine-tune sequence models.")
     parser.add_argument(
         "--verbose", action="store_true", help="show TensorFlow's own logging and warnings, hidden by default"
@@ -155,8 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-request-mb", type=float, default=16.0, metavar="MB", help="larger request bodies get 413 (default: 16)"
     )
     serve.add_argument(
-        "--max-generate-length", type=int, default=1000, metavar="N",
-        help="the most characters a text generation request may ask for (default: 1000)",
+        "--max-generate-length", type=int, metavar="N",
+        help="the most characters a text generation request may ask for (default: the bound each model was trained "
+        "with, its serving.max_generate_length)",
     )
     serve.add_argument(
         "--max-batch", type=int, metavar="N",

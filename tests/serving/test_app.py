@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import shutil
 
 import httpx
@@ -255,6 +256,17 @@ def test_health_and_metrics(client):
     assert 'toolkit_serving_errors_total{api="predict",code="404",model=""}' in text
     assert 'toolkit_serving_request_latency_seconds_count{api="predict",model="stock"}' in text
     assert "no_such_model" not in text
+
+
+def test_a_bug_answers_500_without_its_details_which_go_to_the_log(client, monkeypatch, caplog):
+    def broken(*args):
+        raise RuntimeError("details naming /srv/private/path")
+
+    monkeypatch.setattr("toolkit.serving.app.predict_answer", broken)
+    with caplog.at_level(logging.ERROR, logger="toolkit.serving"):
+        message = refusal(predict(client, "stock", {"instances": raw_inputs("stock")}), 500)
+    assert message == "internal error: the server failed to answer this request; its log says why"
+    assert "RuntimeError: details naming /srv/private/path" in caplog.text
 
 
 def test_options_out_of_range_are_named():

@@ -181,6 +181,11 @@ def test_command_line_mistakes_are_named(arguments, message, capsys):
     assert capsys.readouterr().err == f"toolkit serve: error: {message}\n"
 
 
+def test_a_port_out_of_range_is_named_before_any_run_is_read(capsys):
+    assert toolkit_cli.run(["serve", "--model", "reviews=no/such/run", "--port", "70000"]) == 2
+    assert capsys.readouterr().err == "toolkit serve: error: --port 70000: expected a port from 0 (any free one) to 65535.\n"
+
+
 def test_a_port_in_use_is_named(run_copies, capsys):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -72,7 +72,7 @@ class ServingOptions:
     """
 
     max_request_mb: float = 16.0
-    max_generate_length: int | None = 1000
+    max_generate_length: int | None = None
     max_batch: int | None = None
     batch_timeout_ms: float = 2.0
 
@@ -176,7 +176,8 @@ class _RestApi:
             return _error(status, str(error))
         except Exception as error:  # a bug: logged, and answered as TensorFlow Serving answers an internal error
             LOGGER.exception("toolkit serve: %s %s failed", request.method, request.scope["path"])
-            return _error(500, f"internal error: {type(error).__name__}: {error}")
+            # The details stay in the server's log: they may name the server's files or its code.
+            return _error(500, "internal error: the server failed to answer this request; its log says why")
         finally:
             model = about["model"] if about["model"] in self.models else ""
             self.metrics.observe_request(model, about["api"], status, time.perf_counter() - started)

@@ -94,8 +94,10 @@ def bound_socket(host: str, port: int) -> socket.socket:
     """A socket bound to `host:port`, so that a port taken is named at once; the server listens on it once started.
 
     Raises:
-        InputError: If the address cannot be used (a port taken, a host not of this machine).
+        InputError: If the address cannot be used (a port out of range or taken, a host not of this machine).
     """
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port {port}: expected a port from 0 (any free one) to 65535.")
     try:
         family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         bound = socket.socket(family, kind, protocol)

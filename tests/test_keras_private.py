@@ -15,6 +15,7 @@ import toolkit
 from toolkit import keras_private
 
 ROOT = Path(toolkit.__file__).parent
+PRIVATE_MODULES = ("keras.src", "tensorflow.python", "tensorflow.lite.python")
 
 
 @pytest.mark.parametrize("name", sorted(keras_private.PARTS))
@@ -24,6 +25,10 @@ def test_this_keras_has_every_private_part_toolkit_uses(name):
 
 def test_this_tensorflow_has_the_private_function_onnx_export_freezes_with():
     assert callable(keras_private.FROZEN_FUNCTION.resolve())
+
+
+def test_this_tensorflow_has_the_error_the_litert_converter_refuses_with():
+    assert issubclass(keras_private.CONVERTER_ERROR.resolve(), Exception)
 
 
 def test_the_rnn_layer_keeps_the_batch_size_of_its_states_where_truncated_bptt_sets_it():
@@ -56,7 +61,7 @@ def test_no_other_module_imports_or_replaces_a_private_part_of_keras():
         for node in ast.walk(ast.parse(source)):
             named = node.module if isinstance(node, ast.ImportFrom) else None
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-            if any(name and name.startswith(("keras.src", "tensorflow.python")) for name in [named, *names]):
+            if any(name and name.startswith(PRIVATE_MODULES) for name in [named, *names]):
                 offenders.append(f"{module.name} imports {named or names}")
             if isinstance(node, ast.Attribute) and private.fullmatch(node.attr):
                 offenders.append(f"{module.name} uses .{node.attr}")

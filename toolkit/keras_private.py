@@ -1,6 +1,6 @@
 """The one door to Keras' private parts (and TensorFlow's): every one toolkit uses, why, and a public alternative.
 
-Nothing else in toolkit imports `keras.src` or `tensorflow.python`, reads a
+Nothing else in toolkit imports `keras.src`, `tensorflow.python` or `tensorflow.lite.python`, reads a
 private attribute of a Keras object or replaces a Keras function. When Keras is upgraded, this file
 and `tests/test_keras_private.py` are all there is to check: the test names
 each part the new release lacks.
@@ -12,6 +12,7 @@ each part the new release lacks.
 | `keras.layers.RNN._create_state_variables`, `._expected_batch_size` | truncated BPTT | a stateful layer's state variables must exist before the train function is traced, for the batch size of the chunks; the batch size must be forgotten again afterwards | none: Keras creates them on the first call, inside the traced function |
 | `keras.src.backend.tensorflow.trainer.reduce_per_replica`, `TensorFlowTrainer._maybe_symbolic_build` | multi-worker training | both fail under `MultiWorkerMirroredStrategy` (tensorflow/tensorflow#72388); `multi_worker_fit` replaces them while a model fits | none until that issue is fixed |
 | `tensorflow.python.framework.convert_to_constants.convert_variables_to_constants_v2` (TensorFlow's) | ONNX export | freezes a function's variables and captured tensors into constants, as tf2onnx does inside; tf2onnx's own entry point leaves captured tensors as model inputs | none: TensorFlow does not export it |
+| `tensorflow.lite.python.convert_phase.ConverterError` (TensorFlow's) | LiteRT export | the converter's refusal (ops that are not LiteRT builtins, say), told apart from a bug to be named as the user's | none: `tf.lite` does not export it |
 
 Parts used before and removed, each for a public API:
 - `keras.src.backend.config.keras_home`: Debian's Fashion-MNIST files now reach
@@ -83,6 +84,10 @@ DropoutRNNCell = PARTS["DropoutRNNCell"].resolve()
 FROZEN_FUNCTION = PrivatePart(
     "tensorflow.python.framework.convert_to_constants", "convert_variables_to_constants_v2",
     "a function's variables and captured tensors frozen into constants, for ONNX export",
+)
+# TensorFlow's, resolved when a LiteRT export asks for it.
+CONVERTER_ERROR = PrivatePart(
+    "tensorflow.lite.python.convert_phase", "ConverterError", "the LiteRT converter's refusal, for LiteRT export"
 )
 cudnn_ok = PARTS["cudnn_ok"].resolve()
 fused_lstm = PARTS["fused_lstm"].resolve()

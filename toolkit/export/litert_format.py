@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from toolkit import keras_private
 from toolkit.errors import ExportRefusedError
 from toolkit.export.numeric_core import NumericCore
 
@@ -37,8 +38,6 @@ def flatbuffer(core: NumericCore, quantize: bool = False) -> bytes:
     Raises:
         ExportRefusedError: Naming the ops that are not LiteRT builtin ops, or what else the converter refused.
     """
-    from tensorflow.lite.python.convert_phase import ConverterError
-
     holder = tf.Module()
     holder.variables_read = core.variables  # tracked, so that the converter finds and freezes them
     converter = tf.lite.TFLiteConverter.from_concrete_functions([core.concrete_function(batch_of(core))], holder)
@@ -47,7 +46,7 @@ def flatbuffer(core: NumericCore, quantize: bool = False) -> bytes:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     try:
         return converter.convert()
-    except ConverterError as error:
+    except keras_private.CONVERTER_ERROR.resolve() as error:
         raise ExportRefusedError(f"litert: {core.part}: {_reason(str(error))}") from None
 
 

@@ -62,7 +62,11 @@ def refused(pipeline: str, config: dict, *args) -> str:
         ({"model.dropout": {"float": [0.1, 0.5]}, "trainer.seed": {"int": [0, 2**33]}}, "is above the maximum 4294967295"),
         ({"model.recurrent.units": {"float": [4, 8.5]}}, "model.recurrent.units: expected int, got float 4.0."),
         ({"trainer.optimizer": {"choice": ["adam", "nadam"]}}, "trainer.optimizer: 'nadam' is not one of"),
-        ({"data.validation_fraction": {"float": [0.1, 0.2]}}, "decides which examples are validated and tested on"),
+        ({"data.validation_fraction": {"float": [0.1, 0.2]}}, "'data.validation_fraction' may decide which examples "
+         "are trained, validated and tested on; trials are compared on the same examples, so a search cannot vary "
+         "it. Set it in the config instead. The data keys a search may vary here: data.cache_limit_mb, data.window."),
+        ({"data.tickers": {"choice": [["IBM"], ["MSFT"]]}}, "'data.tickers' may decide which examples"),
+        ({"data.horizon": {"int": [1, 5]}}, "'data.horizon' may decide which examples"),
     ],
 )
 def test_a_space_key_is_checked_as_set_checks_it(space, message):

@@ -29,7 +29,7 @@ from toolkit.models.text_generator import TextGenerator
 from toolkit.registry import get_pipeline
 from toolkit.run_directory import METRICS
 from toolkit.trained_run import TrainedRun
-from toolkit.tuning.metrics import ValidationMetric, read_metric
+from toolkit.tuning.metrics import ValidationMetric, read_metric, shown_metric
 from toolkit.tuning.study_folder import has_models
 
 AGAINST = "the default config"
@@ -64,7 +64,7 @@ def compare_on_test(best_dir: Path, default_dir: Path, metric: ValidationMetric)
         "default_headline": _headline(default_metrics),
         "note": NOTE,
     }
-    figures = f"test {metric.name} {_number(result['best'])} against {_number(result['default'])}"
+    figures = f"test {metric.name} {shown_metric(result['best'])} against {shown_metric(result['default'])}"
     who = f"The best trial ({best_dir.name})"
     runs = (("the best trial", best_dir), ("the default run", default_dir))
     missing = [f"{label}'s model was removed" for label, path in runs if not has_models(path)]
@@ -135,8 +135,3 @@ def _headline(test: dict) -> str | None:
 
 def _tie(verb: str) -> str:
     return ", not a significant difference." if verb == "ties" else "."
-
-
-def _number(value: float | None) -> str:
-    return "undefined" if value is None else f"{value:.4g}"
-

@@ -15,7 +15,7 @@ from toolkit import config as config_lib
 from toolkit.config import ConfigError
 from toolkit.errors import TrainingDivergedError
 from toolkit.tuning.heartbeat import FAILURE, Heartbeat
-from toolkit.tuning.metrics import read_metric
+from toolkit.tuning.metrics import read_metric, shown_metric
 from toolkit.tuning.pruning import PruningCallback
 from toolkit.tuning.search_config import Search
 from toolkit.tuning.study_folder import trial_run_name
@@ -73,7 +73,7 @@ def run_trial(trial: optuna.Trial, search: Search, study: str, output_dir: str |
     trial.set_user_attr(EPOCHS, result.metrics["epochs_trained"])
     trial.set_user_attr(SECONDS, seconds)
     epochs = _epochs(result.metrics["epochs_trained"])
-    shown = f"validation {search.metric.name} {_number(value)}, {epochs}, {seconds:.0f} s"
+    shown = f"validation {search.metric.name} {shown_metric(value)}, {epochs}, {seconds:.0f} s"
     if value is None:
         return _failed(trial, name, f"its validation {search.metric.name} is not a finite number ({shown})")
     if pruning is not None and pruning.pruned_at_epoch is not None:
@@ -85,10 +85,6 @@ def run_trial(trial: optuna.Trial, search: Search, study: str, output_dir: str |
 def _failed(trial: optuna.Trial, name: str, reason: str) -> TrialOutcome:
     trial.set_user_attr(FAILURE, reason)
     return TrialOutcome(TrialState.FAIL, None, f"{name}: failed: {reason}")
-
-
-def _number(value: float | None) -> str:
-    return "undefined" if value is None else f"{value:.4g}"
 
 
 def _epochs(epochs: int | dict[str, int]) -> str:

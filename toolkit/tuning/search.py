@@ -19,7 +19,7 @@ from toolkit.errors import InputError, Notice, TrainingDivergedError
 from toolkit.tuning import comparison as comparison_lib
 from toolkit.tuning import report, study_folder
 from toolkit.tuning.heartbeat import FAILURE, fail_stale_trials
-from toolkit.tuning.metrics import read_metric
+from toolkit.tuning.metrics import read_metric, shown_metric
 from toolkit.tuning.objective import CONFIG, RUN, run_trial
 from toolkit.tuning.plots import plot_study
 from toolkit.tuning.search_config import Search, load_search
@@ -75,7 +75,7 @@ class TuneResult:
         if self.best_run is not None:
             lines.append(
                 f"Best: {self.best_run.name}, validation {metric['name']} {record['best']['validation']:.4g}; the default "
-                f"config's: {_number(default.get('validation'))}. Its config: {self.best_config}"
+                f"config's: {shown_metric(default.get('validation'), 'not measured')}. Its config: {self.best_config}"
             )
         if self.comparison is not None:
             lines.append(report.format_comparison(self.comparison))
@@ -304,7 +304,3 @@ def _quiet_optuna() -> Iterator[None]:
         yield
     finally:
         optuna.logging.set_verbosity(verbosity)
-
-
-def _number(value) -> str:
-    return "not measured" if value is None else f"{value:.4g}"

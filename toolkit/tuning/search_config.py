@@ -29,8 +29,13 @@ from toolkit.registry import get_pipeline
 from toolkit.tuning.metrics import Direction, ValidationMetric, validation_metrics
 from toolkit.tuning.space import Parameter, parse_space
 
-# Keys that decide which examples are validated and tested on: trials compared on other examples would not compare.
-SPLIT_KEYS = ("data.source", "data.seed", "data.validation_fraction", "data.test_fraction")
+# The data keys a search may vary: they shape what a model reads of each example, never which examples are
+# trained, validated and tested on. Any other data key (a source, a seed, a fraction, a ticker list, a cap on
+# the examples) would compare trials on other examples, so it is set in the config, not searched.
+SEARCHABLE_DATA_KEYS = (
+    "data.cache_limit_mb", "data.color_mode", "data.image_size", "data.max_length", "data.max_tokens",
+    "data.max_vocabulary", "data.window",
+)
 
 
 @dataclass
@@ -220,10 +225,12 @@ def _check_parameter(parameter: Parameter, base_values: dict, base_config: Any) 
         inside = [key for key in settings if key.startswith(f"{parameter.key}.")]
         if inside:
             raise ConfigError(f"{where} is a section, not a setting; search one of its keys, such as {inside[0]!r}.")
-    if parameter.key in SPLIT_KEYS:
+    if parameter.key.startswith("data.") and parameter.key not in SEARCHABLE_DATA_KEYS:
+        searchable = ", ".join(key for key in SEARCHABLE_DATA_KEYS if key in settings)
         raise ConfigError(
-            f"{where} decides which examples are validated and tested on; trials are compared on the same "
-            "examples, so a search cannot vary it. Set it in the config instead."
+            f"{where} may decide which examples are trained, validated and tested on; trials are compared on the "
+            f"same examples, so a search cannot vary it. Set it in the config instead. The data keys a search may "
+            f"vary here: {searchable or 'none'}."
         )
     for value in parameter.values_to_check():
         try:

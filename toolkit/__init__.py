@@ -43,7 +43,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
+    """Imports a public name of `_LAZY` on first use (PEP 562), then keeps it in the module."""
     if name not in _LAZY:
         raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(_LAZY[name]), name)

@@ -73,7 +73,7 @@ def resolve_config(name: str, config=None, overrides=None):
 
 def run(
     name: str,
-    config=None,
+    config: str | Path | dict | object | None = None,  # object: a config dataclass instance
     overrides: list[str] | dict | None = None,
     run_name: str | None = None,
     output_dir: str | Path = DEFAULT_OUTPUT_DIR,

@@ -161,7 +161,7 @@ def inputs_and_targets(data, takes: str) -> tuple[Any, Any]:
     """`data` as `(inputs, targets)`, refusing a file or anything that is not a pair, saying what is taken.
 
     Args:
-        data: What `Task.evaluate` or `Task.fine_tune` was given.
+        data: What `TrainedRun.evaluate` or `TrainedRun.fine_tune` was given.
         takes: What the pipeline takes, for messages, such as `"(images, labels)"`.
 
     Raises:

@@ -68,7 +68,7 @@ class TextStream(Split):
 
 
 def as_text_stream(data) -> TextStream:
-    """What `Task.fine_tune` or `Task.evaluate` is given, as a stream: a `.txt` path, a folder of them, a string, or strings.
+    """What `TrainedRun.fine_tune` or `TrainedRun.evaluate` is given, as a stream: a `.txt` path, a folder of them, a string, or strings.
 
     A string is a path when it ends in `.txt` or names a folder; otherwise it is the text itself.
     """

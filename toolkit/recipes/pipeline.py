@@ -64,7 +64,7 @@ class Pipeline(abc.ABC):
 
     @abc.abstractmethod
     def fine_tune_data(self, data, model: TaskModel) -> Split:
-        """Turns what `Task.fine_tune` or `Task.evaluate` is given into a `Split`.
+        """Turns what `TrainedRun.fine_tune` or `TrainedRun.evaluate` is given into a `Split`.
 
         Such as `(raw_inputs, targets)` checked against what `model` knows, or a file.
         """

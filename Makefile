@@ -32,10 +32,13 @@ $(INSTALLED): setup.cfg pyproject.toml
 run: setup
 	$(VENV)/bin/toolkit run sentiment
 
+# Two workers, one a core; tests/conftest.py says which tests share a worker.
+PARALLEL := -n 2 --dist loadscope
+
 # The whole suite, as CI runs it.
 test: setup
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(PARALLEL) $(PYTEST_ARGS)
 
 # Everything but the tests marked slow (training to a quality, other processes, default configs): for iterating.
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" $(PARALLEL) $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite, and which of its tests share a `pytest -n` worker."""
 
 from __future__ import annotations
 
@@ -11,6 +11,31 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+
+
+# Folders whose conftest.py builds session fixtures (exported, served and searched runs): with `--dist loadscope`
+# each is one unit of work, so that one worker builds each fixture once.
+FOLDERS_SHARING_FIXTURES = ("tests/export/", "tests/serving/", "tests/tuning/")
+
+
+def unit_of_work(nodeid: str) -> str:
+    """The file a test is in, or the folder of `FOLDERS_SHARING_FIXTURES` that holds it."""
+    path = nodeid.split("::", 1)[0]
+    return next((folder for folder in FOLDERS_SHARING_FIXTURES if path.startswith(folder)), path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` sends each unit of work (see `unit_of_work`) whole to one worker."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnitOfWork(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of_work(nodeid)
+
+    return ByUnitOfWork(config, log)
 
 
 @pytest.fixture(autouse=True)

@@ -691,16 +691,20 @@ def test_the_quiet_command_hides_native_notices_but_not_errors(line, hidden):
     assert toolkit_cli.is_native_log_line(line) is hidden
 
 
-def toolkit_command(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit_cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+def toolkit_command(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit_cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
-def test_the_command_is_quiet_by_default_and_verbose_on_request():
+def test_the_command_is_quiet_by_default_and_verbose_on_request(tmp_path):
     quiet = toolkit_command("run", "stock", "--set", "trainer=null")
     assert quiet.returncode == 2 and quiet.stdout == ""
     assert quiet.stderr == "toolkit run: error: trainer: a section cannot be null; leave the key out to keep its " \
                            "defaults, or give its keys (`toolkit describe` lists them).\n"
-    verbose = toolkit_command("--verbose", "describe", "stock")
+    # An empty cache, so that describe imports TensorFlow whichever test described stock before.
+    verbose = toolkit_command("--verbose", "describe", "stock", env={"XDG_CACHE_HOME": str(tmp_path)})
     assert verbose.returncode == 0 and "walk_forward_folds" in verbose.stdout
     assert "oneDNN" in verbose.stderr or "cpu_feature_guard" in verbose.stderr
 

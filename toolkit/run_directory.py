@@ -520,24 +520,30 @@ def write_export(
         staging = slot._hidden(f"staging-{uuid.uuid4().hex[:8]}")
         staging.mkdir()
         (staging / _STAGING_MARKER).touch()
+        target = run_dir / export_format
+        previous_manifest, retired = None, None
         try:
             described = write(staging)
             (staging / _STAGING_MARKER).unlink()
-            target = run_dir / export_format
             # Listed before it is moved in: a process that dies between the two leaves run.json naming files that
             # are not there, never files of ours that it does not name (which toolkit would then never remove).
+            previous_manifest = _read_json(run_dir / MANIFEST)
             manifest = _read_json(run_dir / MANIFEST)
             manifest.setdefault("exports", {})[export_format] = described
             others = [name for name in _contents(run_dir) if Path(name).parts[0] != export_format]
             manifest["contents"] = sorted([*others, *(str(Path(export_format, name)) for name in _contents(staging))])
             _write_json(run_dir / MANIFEST, manifest)
-            retired = None
             if target.exists():
                 retired = slot._hidden(f"retired-{uuid.uuid4().hex[:8]}")
                 target.rename(retired)
                 (retired / _STAGING_MARKER).touch()  # ours, to be removed even if this process dies now
             staging.rename(target)
         except BaseException:
+            if staging.exists() and previous_manifest is not None:  # listed but not moved in: put back what was
+                if retired is not None:
+                    (retired / _STAGING_MARKER).unlink(missing_ok=True)
+                    retired.rename(target)
+                _write_json(run_dir / MANIFEST, previous_manifest)
             shutil.rmtree(staging, ignore_errors=True)
             raise
         if retired is not None:

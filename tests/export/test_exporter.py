@@ -111,6 +111,26 @@ def test_a_refused_conversion_leaves_the_run_and_its_earlier_export_as_they_were
     assert sorted(path.name for path in run.parent.iterdir()) == ["run"]  # no staging or retired folder left
 
 
+def test_an_export_that_fails_as_it_is_moved_in_leaves_the_run_json_and_earlier_export_as_they_were(run, monkeypatch):
+    trained = toolkit.load(run)
+    trained.export(format="onnx")
+    manifest, model = (run / "run.json").read_text(), (run / "onnx" / "step.onnx").read_bytes()
+    rename = type(run).rename
+
+    def full_disk_for_staging(self, target):
+        if self.name.startswith(".") and "staging" in self.name:
+            raise OSError(28, "No space left on device")
+        return rename(self, target)
+
+    monkeypatch.setattr(type(run), "rename", full_disk_for_staging)
+    with pytest.raises(OSError, match="No space left on device"):
+        trained.export(format="onnx")
+    monkeypatch.undo()
+    assert (run / "run.json").read_text() == manifest and (run / "onnx" / "step.onnx").read_bytes() == model
+    assert sorted(path.name for path in run.parent.iterdir()) == ["run"]  # no staging or retired folder left
+    run_directory.check_target(run)  # every file is listed: the run is still wholly ours
+
+
 def test_exporting_a_trained_run_in_a_format_needs_it_written_as_it_is(run):
     trained = toolkit.load(run)
     with pytest.raises(InputError, match=r"export\(format='onnx'\) exports this run where it is \(or to output=\)"):

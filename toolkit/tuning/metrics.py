@@ -102,7 +102,6 @@ def read_metric(report: dict, name: str) -> float | None:
     return float(value)
 
 
-
 def shown_metric(value: float | None, missing: str = "undefined") -> str:
     """A metric's value as the search's lines and verdicts show it: 4 significant digits, or `missing` for `None`."""
     return missing if value is None else f"{value:.4g}"
